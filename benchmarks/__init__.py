@@ -1,0 +1,1 @@
+"""Commands that measure (speed, regret) and write JSON + a markdown table."""

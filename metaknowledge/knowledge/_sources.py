@@ -1,0 +1,98 @@
+"""The upstream artifacts the bundled snapshot is derived from, pinned by version and sha256.
+
+Both are OpenML-derived run histories published inside PyPI packages, so building the snapshot needs
+no OpenML access. Changing a pin changes the snapshot: bump ``SNAPSHOT_VERSION`` with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["LCDB", "OBOE", "SNAPSHOT_VERSION", "SOURCES", "SourceArtifact"]
+
+#: Version of the bundled snapshot (``<date of the build recipe>.<revision>``).
+SNAPSHOT_VERSION = "2026.11.1"
+
+
+@dataclass(frozen=True)
+class SourceArtifact:
+    """One pinned distribution file on PyPI and the members we read from it.
+
+    ``members`` maps a logical name to ``(path inside the archive, sha256 of that member)``.
+    """
+
+    source: str
+    package: str
+    version: str
+    filename: str
+    sha256: str
+    licence: str
+    members: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", MappingProxyType(dict(self.members)))
+
+    @property
+    def requirement(self) -> str:
+        """The pip requirement that names exactly this distribution."""
+        return f"{self.package}=={self.version}"
+
+
+OBOE = SourceArtifact(
+    source="oboe",
+    package="oboe",
+    version="0.2.0",
+    filename="oboe-0.2.0-py3-none-any.whl",
+    sha256="0cb81ba4636b5b4918d7364b6325e2e0316ebd95efb5187f2dfd8cffdc9976a3",
+    licence="BSD-3-Clause",
+    members={
+        "error_matrix": (
+            "oboe/defaults/Oboe/error_matrix.csv",
+            "d8c67fa3f8a01aa10cbe6711bed31f85653262e081eebe53f9e259f6a88c3f2e",
+        ),
+        "runtime_matrix": (
+            "oboe/defaults/Oboe/runtime_matrix.csv",
+            "f6c59a13bfbf2e56ae388f943b3960c205329b8a5cebb32510409d20d2611578",
+        ),
+        "dataset_sizes": (
+            "oboe/defaults/Oboe/dataset_sizes.csv",
+            "94554642f1232cfa06c1bd8430fe714c712002af359b3096af49336e3ae034bf",
+        ),
+        "licence": (
+            "oboe-0.2.0.dist-info/LICENSE.txt",
+            "015835e1e5453d83e974f5b2efa118fd9e2e70249eaaea124db8b99ae93ba203",
+        ),
+    },
+    description=(
+        "Balanced error rate (5-fold CV) of 219 scikit-learn configurations of 12 learners on 418 "
+        "OpenML classification datasets (Yang et al., Oboe, KDD 2019)."
+    ),
+)
+
+LCDB = SourceArtifact(
+    source="lcdb",
+    package="lcdb",
+    version="0.1.0",
+    filename="lcdb-0.1.0.tar.gz",
+    sha256="450ea69b249866298653f718d66a825e3d19a4024dd4ff140b89f2e04d4777ae",
+    licence="MIT",
+    members={
+        "datasets": (
+            "lcdb-0.1.0/lcdb/datasets.csv",
+            "308aba0fca44d5aca14102475fdd275920e54cc48df5f61340ada1b495cbd758",
+        ),
+        "licence": (
+            "lcdb-0.1.0/LICENSE.txt",
+            "3bf520cd1d077335a894cfaf3b52a8f6b60e37b88523bd7a02990be73d59576f",
+        ),
+    },
+    description=(
+        "65 OpenML dataset qualities of 219 OpenML classification datasets (Mohr et al., LCDB, "
+        "ECML-PKDD 2022)."
+    ),
+)
+
+SOURCES: tuple[SourceArtifact, ...] = (OBOE, LCDB)

@@ -1,0 +1,416 @@
+"""The meta-model: a posterior over "which past datasets is the new one like", and the portfolio
+of configurations that does best under it.
+
+Model. A new dataset is taken to behave like one of the KB datasets ``j``, up to a constant offset
+in score: ``score(c) ≈ P[j, c] + offset_j``. The prior over ``j`` comes from meta-feature similarity
+(a Gaussian kernel on the weighted partial distance of :class:`FeatureSpace`, mixed with a little
+uniform mass so no dataset is ruled out). Each observed ``(config, score)`` on the new dataset
+updates it: datasets on which the observed configurations scored alike gain weight (Gaussian
+likelihood of the residuals after the best shrunken offset). That is what lets the model steer the
+first trials rather than only seed them.
+
+Proposals. ``recommend(k)`` greedily builds the set of ``k`` configurations maximising the posterior
+expected *normalised* improvement over the best score seen so far (normalised per dataset by its
+best-worst range, so that hard and easy datasets count alike): the first pick is the configuration
+with the best expected normalised score, each next pick the one that adds most where the previous
+ones fall short. This is the similarity-weighted greedy portfolio of auto-sklearn 2.0 / FLAML
+zero-shot, made Bayesian in the observations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from metaknowledge.exceptions import InvalidInputError, NotFittedError, UnknownLearnerError
+from metaknowledge.knowledge import KnowledgeBase
+from metaknowledge.metamodel._features import FeatureSpace
+from metaknowledge.metamodel._types import Evidence, Neighbor, Observation, Recommendation
+
+__all__ = ["MetaModel"]
+
+
+class MetaModel:
+    """Proposes initial configurations for a new dataset from the run history of similar ones.
+
+    Parameters (stored as given, scikit-learn style; learned state ends in ``_``):
+
+    - ``bandwidth``: width of the meta-feature kernel, in robust-scaled units (smaller = trust the
+      nearest datasets more).
+    - ``uniform_mass``: share of prior mass spread over all KB datasets regardless of similarity.
+    - ``noise``: assumed standard deviation of a score around ``P[j, c] + offset_j``.
+    - ``offset_prior``: standard deviation of the prior on the per-dataset score offset.
+    - ``n_evidence``: how many supporting datasets each recommendation lists.
+    - ``random_state``: breaks exact ties between configurations reproducibly.
+    """
+
+    def __init__(
+        self,
+        *,
+        bandwidth: float = 0.5,
+        uniform_mass: float = 0.05,
+        noise: float = 0.03,
+        offset_prior: float = 0.3,
+        n_evidence: int = 3,
+        random_state: int | None = 0,
+    ) -> None:
+        self.bandwidth = bandwidth
+        self.uniform_mass = uniform_mass
+        self.noise = noise
+        self.offset_prior = offset_prior
+        self.n_evidence = n_evidence
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn convention)."""
+        return {
+            "bandwidth": self.bandwidth,
+            "uniform_mass": self.uniform_mass,
+            "noise": self.noise,
+            "offset_prior": self.offset_prior,
+            "n_evidence": self.n_evidence,
+            "random_state": self.random_state,
+        }
+
+    def _validate_params(self) -> None:
+        for name in ("bandwidth", "noise", "offset_prior"):
+            if not float(getattr(self, name)) > 0:
+                raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.uniform_mass) <= 1.0:
+            raise InvalidInputError(f"uniform_mass must lie in [0, 1], got {self.uniform_mass!r}")
+        if int(self.n_evidence) < 0:
+            raise InvalidInputError("n_evidence must be >= 0")
+
+    def fit(self, kb: KnowledgeBase) -> MetaModel:
+        """Learn from ``kb``; returns ``self``.
+
+        Raises:
+            InvalidInputError: invalid parameters, or a KB without datasets or configurations.
+        """
+        self._validate_params()
+        perf = kb.performance.to_numpy(dtype=np.float64)
+        if perf.size == 0:
+            raise InvalidInputError("cannot fit on an empty knowledge base")
+        best = np.nanmax(perf, axis=1)
+        worst = np.nanmin(perf, axis=1)
+        keep = np.isfinite(best) & (best > worst)  # rows that say which configuration is better
+        if not keep.any():
+            raise InvalidInputError("the knowledge base has no dataset with two different scores")
+        self.dataset_ids_ = np.asarray(kb.performance.index, dtype=np.int64)[keep]
+        self.dataset_names_ = [
+            str(kb.datasets["name"].get(i, f"dataset-{i}")) if "name" in kb.datasets else str(i)
+            for i in self.dataset_ids_
+        ]
+        self.performance_ = perf[keep]
+        self.best_ = best[keep]
+        self.worst_ = worst[keep]
+        self.range_ = self.best_ - self.worst_
+        self.config_ids_ = [str(c) for c in kb.performance.columns]
+        self.config_index_ = {c: i for i, c in enumerate(self.config_ids_)}
+        self.configs_ = [kb.configs[c] for c in self.config_ids_]
+        self.config_learners_ = np.asarray([str(c["learner"]) for c in self.configs_])
+        self.features_ = FeatureSpace(kb.metafeatures, list(self.dataset_ids_))
+        rng = np.random.default_rng(self.random_state)
+        # A tiny, fixed per-config jitter (far below any score difference) breaks exact ties.
+        self.tiebreak_ = rng.uniform(0.0, 1e-9, size=len(self.config_ids_))
+        self.kb_version_ = kb.version
+        self.metric_ = kb.metric
+        return self
+
+    @property
+    def version(self) -> str:
+        """``<kb version>+mm.<hash of the parameters>``: names what produced a recommendation."""
+        self._check_fitted()
+        digest = hashlib.sha256(json.dumps(self.get_params(), sort_keys=True).encode()).hexdigest()[
+            :8
+        ]
+        return f"{self.kb_version_}+mm.{digest}"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "performance_"):
+            raise NotFittedError("MetaModel is not fitted: call fit(kb) first")
+
+    # -- the posterior ---------------------------------------------------------------------------
+    def _kernel(self, metafeatures: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(metafeatures, Mapping):
+            raise InvalidInputError("metafeatures must be a mapping of quality name -> value")
+        query = self.features_.vector(metafeatures)
+        distance = self.features_.distances(query)
+        similarity = np.where(
+            np.isfinite(distance), np.exp(-0.5 * (distance / self.bandwidth) ** 2), 0.0
+        )
+        return distance, similarity
+
+    def _prior(self, similarity: np.ndarray) -> np.ndarray:
+        n = len(similarity)
+        total = similarity.sum()
+        base = similarity / total if total > 0 else np.full(n, 1.0 / n)
+        return (1.0 - self.uniform_mass) * base + self.uniform_mass / n
+
+    def _map_observations(
+        self, observed: Sequence[Observation]
+    ) -> tuple[list[int], list[float], list[int]]:
+        """(KB columns, scores) of the finite observations that map onto KB configs, and the KB
+        columns of every observation (failed ones included), which are not proposed again."""
+        columns: list[int] = []
+        scores: list[float] = []
+        seen: list[int] = []
+        for item in observed:
+            try:
+                config, score = item
+                value = float(score)
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    "each observation must be a pair (config_id or {'learner', 'params'}, score)"
+                ) from None
+            column = self._column_of(config)
+            if column is None:
+                continue
+            seen.append(column)
+            if np.isfinite(value):  # a failed trial tells nothing about similarity
+                columns.append(column)
+                scores.append(value)
+        return columns, scores, seen
+
+    def _column_of(self, config: str | Mapping[str, Any]) -> int | None:
+        if isinstance(config, str):
+            if config not in self.config_index_:
+                raise InvalidInputError(f"unknown config_id {config!r} in observed")
+            return self.config_index_[config]
+        if not isinstance(config, Mapping) or "learner" not in config:
+            raise InvalidInputError("an observed configuration needs a 'learner' and 'params'")
+        learner = str(config["learner"])
+        params = dict(config.get("params") or {})
+        candidates = np.flatnonzero(self.config_learners_ == learner)
+        if candidates.size == 0:
+            return None
+        for c in candidates:
+            if _same_params(self.configs_[c]["params"], params):
+                return int(c)
+        return self._nearest_config(learner, params, candidates)
+
+    def _nearest_config(
+        self, learner: str, params: Mapping[str, Any], candidates: np.ndarray
+    ) -> int | None:
+        from metaknowledge.exceptions import InvalidConfigError
+        from metaknowledge.searchspace import encode
+
+        task = "classification"
+        try:
+            target = encode(learner, params, task_type=task)
+            points = np.stack(
+                [encode(learner, self.configs_[c]["params"], task_type=task) for c in candidates]
+            )
+        except InvalidConfigError:
+            return None
+        return int(candidates[int(np.argmin(np.abs(points - target[None, :]).sum(axis=1)))])
+
+    def _posterior(
+        self, prior: np.ndarray, columns: list[int], scores: list[float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior weights over KB datasets and each dataset's fitted score offset."""
+        if not columns:
+            return prior, np.zeros(len(prior))
+        past = self.performance_[:, columns]  # (n, t)
+        y = np.asarray(scores)[None, :]
+        resid = y - past
+        known = np.isfinite(resid)
+        resid0 = np.where(known, resid, 0.0)
+        count = known.sum(axis=1)
+        shrink = (self.noise / self.offset_prior) ** 2
+        offset = resid0.sum(axis=1) / (count + shrink)
+        sse = (np.where(known, resid0 - offset[:, None], 0.0) ** 2).sum(axis=1)
+        loglik = -0.5 * sse / self.noise**2 - 0.5 * offset**2 / self.offset_prior**2
+        logpost = np.log(np.maximum(prior, 1e-300)) + loglik
+        logpost -= logpost.max()
+        post = np.exp(logpost)
+        return post / post.sum(), offset
+
+    # -- the public API --------------------------------------------------------------------------
+    def recommend(
+        self,
+        metafeatures: Mapping[str, float],
+        k: int,
+        *,
+        observed: Sequence[Observation] = (),
+        learners: Sequence[str] | None = None,
+    ) -> list[Recommendation]:
+        """Up to ``k`` configurations to evaluate next on a dataset with these meta-features.
+
+        ``metafeatures`` may hold any subset of qualities (unknown names are ignored); with none in
+        common with the KB the recommendation falls back to the KB-wide portfolio. ``observed``
+        holds the configurations already measured on this dataset with their scores (higher is
+        better; NaN = failed): they are never proposed again and re-weight the similar datasets.
+        ``learners`` restricts the proposals; a requested learner the KB has no runs of is proposed
+        at its default configuration (``config_id`` None, ``predicted_score`` None).
+
+        Raises:
+            NotFittedError: ``fit`` was not called.
+            InvalidInputError: ``k`` < 1, malformed ``observed`` or ``metafeatures``.
+            UnknownLearnerError: a learner name that the search space does not define.
+        """
+        self._check_fitted()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        _, similarity = self._kernel(metafeatures)
+        columns, scores, seen = self._map_observations(observed)
+        post, offset = self._posterior(self._prior(similarity), columns, scores)
+
+        allowed = np.ones(len(self.config_ids_), dtype=bool)
+        missing_learners: list[str] = []
+        if learners is not None:
+            wanted = _check_learners(learners)
+            allowed = np.isin(self.config_learners_, wanted)
+            missing_learners = [w for w in wanted if w not in set(self.config_learners_)]
+        allowed[seen] = False
+
+        predicted = self.performance_ + offset[:, None]
+        # What each past dataset says the best configuration tried so far achieves: the portfolio
+        # continues from there, so a run without observations is the plain weighted portfolio.
+        current = self.worst_ + offset
+        if columns:
+            tried = predicted[:, columns]
+            current = np.maximum(current, np.where(np.isfinite(tried), tried, -np.inf).max(axis=1))
+        picks = _greedy_portfolio(predicted, post, current, self.range_, allowed, k, self.tiebreak_)
+        out = [self._recommendation(c, post, predicted) for c in picks]
+        for learner in missing_learners:
+            if len(out) >= k:
+                break
+            out.append(_default_recommendation(learner))
+        return out
+
+    def similar(self, metafeatures: Mapping[str, float], k: int) -> list[Neighbor]:
+        """The ``k`` KB datasets closest to ``metafeatures``, closest first.
+
+        ``distance`` is the weighted RMS difference of robust-scaled qualities both sides know;
+        ``similarity`` = exp(-distance² / (2 bandwidth²)). Datasets sharing no quality are left out.
+
+        Raises:
+            NotFittedError, InvalidInputError: as for :meth:`recommend`.
+        """
+        self._check_fitted()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        distance, similarity = self._kernel(metafeatures)
+        order = np.lexsort((self.dataset_ids_, distance))
+        return [
+            Neighbor(
+                dataset_id=int(self.dataset_ids_[j]),
+                name=self.dataset_names_[j],
+                distance=float(distance[j]),
+                similarity=float(similarity[j]),
+            )
+            for j in order[:k]
+            if np.isfinite(distance[j])
+        ]
+
+    def _recommendation(
+        self, column: int, post: np.ndarray, predicted: np.ndarray
+    ) -> Recommendation:
+        values = predicted[:, column]
+        known = np.isfinite(values)
+        weight = post * known
+        score = (
+            float((weight * np.where(known, values, 0.0)).sum() / weight.sum())
+            if weight.sum() > 0
+            else None
+        )
+        # Support = posterior weight times how close to that dataset's best the config came.
+        raw = self.performance_[:, column]
+        normalised = np.where(known, (raw - self.worst_) / self.range_, 0.0)
+        support = post * normalised
+        top = np.argsort(-support, kind="stable")[: self.n_evidence]
+        peak = post.max()
+        evidence = tuple(
+            Evidence(
+                dataset_id=int(self.dataset_ids_[j]),
+                name=self.dataset_names_[j],
+                similarity=float(post[j] / peak),
+                score=float(raw[j]),
+            )
+            for j in top
+            if known[j]
+        )
+        config = self.configs_[column]
+        return Recommendation(
+            config_id=self.config_ids_[column],
+            learner=str(config["learner"]),
+            params=dict(config["params"]),
+            predicted_score=score,
+            evidence=evidence,
+        )
+
+
+def _greedy_portfolio(
+    predicted: np.ndarray,
+    weights: np.ndarray,
+    current: np.ndarray,
+    scale: np.ndarray,
+    allowed: np.ndarray,
+    k: int,
+    tiebreak: np.ndarray,
+) -> list[int]:
+    """Greedily pick ``k`` columns maximising the weighted expected normalised improvement."""
+    filled = np.where(np.isfinite(predicted), predicted, -np.inf)
+    cur = current.copy()
+    chosen: list[int] = []
+    candidates = allowed.copy()
+    w = (weights / scale)[:, None]
+    for _ in range(min(k, int(candidates.sum()))):
+        gain = (w * np.maximum(filled - cur[:, None], 0.0)).sum(axis=0) + tiebreak
+        gain[~candidates] = -np.inf
+        c = int(np.argmax(gain))
+        chosen.append(c)
+        candidates[c] = False
+        cur = np.maximum(cur, filled[:, c])
+    return chosen
+
+
+def _same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if set(a) != set(b):
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if (
+            isinstance(value, (int, float))
+            and isinstance(other, (int, float))
+            and not isinstance(value, bool)
+            and not isinstance(other, bool)
+        ):
+            if not np.isclose(float(value), float(other), rtol=1e-9, atol=0.0):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def _check_learners(learners: Sequence[str]) -> list[str]:
+    from metaknowledge.searchspace import get_learner
+
+    if isinstance(learners, str):
+        learners = [learners]
+    out: list[str] = []
+    for name in learners:
+        get_learner(name)  # raises UnknownLearnerError with the known names
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise UnknownLearnerError("learners is empty: name at least one learner")
+    return out
+
+
+def _default_recommendation(learner: str) -> Recommendation:
+    from metaknowledge.searchspace import default_config
+
+    return Recommendation(
+        config_id=None,
+        learner=learner,
+        params=default_config(learner, task_type="classification"),
+        predicted_score=None,
+        evidence=(),
+    )

@@ -1,0 +1,174 @@
+"""``warmstart kb``: build, inspect and evaluate the meta-knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from metaknowledge.evaluation import (
+    DEFAULT_KS,
+    AverageRank,
+    EvaluationResult,
+    GreedyPortfolio,
+    KnnBestConfigs,
+    RandomOrder,
+    evaluate_proposer,
+)
+from metaknowledge.knowledge import default_snapshot_dir, load_knowledge_base
+from metaknowledge.knowledge._build import build_snapshot, default_cache_dir
+from metaknowledge.metamodel import MetaModel, Proposer
+
+app = typer.Typer(help="Build, inspect and evaluate the meta-knowledge base.", no_args_is_help=True)
+console = Console(stderr=True)
+
+SnapshotOption = Annotated[
+    Path | None,
+    typer.Option("--snapshot", help="Snapshot directory (default: the bundled one)."),
+]
+
+
+@app.command()
+def build(
+    cache: Annotated[Path | None, typer.Option(help="Where downloaded sources are kept.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Snapshot directory to write.")] = None,
+    notice: Annotated[Path | None, typer.Option(help="NOTICE file to write.")] = None,
+) -> None:
+    """Download the pinned sources (oboe 0.2.0, lcdb 0.1.0), verify and convert them.
+
+    Writes the snapshot (default: the package's bundled one) and the NOTICE beside the package.
+    """
+    out_dir = out or default_snapshot_dir()
+    notice_path = notice or default_snapshot_dir().parent.parent / "NOTICE"
+    with console.status("fetching and converting the sources"):
+        kb = build_snapshot(cache or default_cache_dir(), out_dir, notice_path)
+    size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
+    typer.echo(
+        f"wrote snapshot {kb.version} to {out_dir} ({size / 1e6:.2f} MB): "
+        f"{len(kb.dataset_ids)} datasets x {len(kb.config_ids)} configurations; NOTICE at "
+        f"{notice_path}"
+    )
+
+
+@app.command()
+def info(
+    snapshot: SnapshotOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print what the loaded snapshot holds."""
+    summary = load_knowledge_base(snapshot).summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    lines = [
+        f"snapshot {summary['version']}: {summary['task_type']}, metric {summary['metric']}",
+        f"datasets {summary['n_datasets']}, configurations {summary['n_configs']}, "
+        f"runs {summary['n_runs']} (density {summary['density']:.3f})",
+        "learners: " + ", ".join(f"{k} ({v})" for k, v in summary["learners"].items()),
+        f"meta-features: {summary['n_metafeatures']} "
+        f"(on every dataset: {sum(1 for v in summary['metafeature_coverage'].values() if v >= 1)})",
+        "sources:",
+    ]
+    lines += [
+        f"  {s['package']} {s['version']} ({s['licence']}): {s['file']}" for s in summary["sources"]
+    ]
+    typer.echo("\n".join(lines))
+
+
+def _proposers(random_state: int) -> list[tuple[str, Any]]:
+    return [
+        ("random", lambda: RandomOrder(random_state=random_state)),
+        ("average rank", AverageRank),
+        ("greedy portfolio", GreedyPortfolio),
+        ("kNN best configs", KnnBestConfigs),
+        ("metamodel", lambda: MetaModel(random_state=random_state)),
+    ]
+
+
+def markdown_table(results: list[EvaluationResult], ks: tuple[int, ...] = DEFAULT_KS) -> str:
+    """Mean normalised regret@k per proposer and setting, as a markdown table."""
+    head = "| proposer | setting | " + " | ".join(f"@{k}" for k in ks) + " |"
+    rule = "|---|---|" + "---|" * len(ks)
+    rows = [
+        f"| {r.name} | {r.setting} | " + " | ".join(f"{r.mean_at(k):.3f}" for k in ks) + " |"
+        for r in results
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+@app.command()
+def evaluate(
+    snapshot: SnapshotOption = None,
+    setting: Annotated[str, typer.Option(help="static, sequential or both.")] = "both",
+    datasets: Annotated[
+        int | None, typer.Option(min=1, help="Hold out only the first N datasets (quick look).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="JSON file to write.")] = Path(
+        "results/kb_evaluate.json"
+    ),
+    random_state: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Leave-one-dataset-out regret@k of the meta-model and the baselines (markdown + JSON)."""
+    if setting not in ("static", "sequential", "both"):
+        raise typer.BadParameter(
+            "setting must be static, sequential or both", param_hint="--setting"
+        )
+    kb = load_knowledge_base(snapshot)
+    ids = kb.dataset_ids[:datasets] if datasets else kb.dataset_ids
+    settings = ("static", "sequential") if setting == "both" else (setting,)
+    jobs: list[tuple[str, Any, str]] = []
+    for name, factory in _proposers(random_state):
+        for s in settings:
+            # Baselines other than random ignore observations: their sequential run = static.
+            if s == "sequential" and name not in ("random", "metamodel"):
+                continue
+            jobs.append((name, factory, s))
+    results: list[EvaluationResult] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        for name, factory, s in jobs:
+            task = progress.add_task(f"{name} ({s})", total=len(ids))
+
+            def tick(done: int, total: int, task: Any = task) -> None:
+                progress.update(task, completed=done)
+
+            proposer_factory: Any = factory
+            results.append(
+                evaluate_proposer(
+                    kb,
+                    _typed(proposer_factory),
+                    name=name,
+                    setting=s,
+                    dataset_ids=ids,
+                    progress=tick,
+                )
+            )
+    table = markdown_table(results)
+    typer.echo(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "knowledge_base": kb.version,
+        "metamodel": MetaModel(random_state=random_state).get_params(),
+        "ks": list(DEFAULT_KS),
+        "results": [r.summary() for r in results],
+        "markdown": table,
+    }
+    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+def _typed(factory: Any) -> Any:
+    def make() -> Proposer:
+        proposer: Proposer = factory()
+        return proposer
+
+    return make
