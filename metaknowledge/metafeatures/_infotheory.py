@@ -11,6 +11,8 @@ as OpenML rounds it. All rows are used (counting is vectorised; no subsampling).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -102,7 +104,7 @@ def _information_gain(codes: IntArray, n_values: int, labels: IntArray, n_classe
         sums = np.add.reduceat(terms, starts) if terms.size else terms
         per_value[cells[starts] // n_classes] = sums
     class_counts = np.bincount(labels, minlength=n_classes)
-    whole = float(_sequential_sum(-_xlog2x(class_counts))) / total + float(_log2(np.float64(total)))
+    whole = float(_sequential_sum(-_xlog2x(class_counts))) / total + math.log(total) / math.log(2.0)
     used = value_counts > 0
     sizes = value_counts[used].astype(np.float64)
     subsets = per_value[used] / sizes + _log2(sizes)

@@ -16,7 +16,6 @@ import math
 from typing import Final
 
 import numpy as np
-from scipy.stats import rankdata
 
 from metaknowledge.metafeatures._context import Context
 from metaknowledge.metafeatures._decision_stump import decision_stump_proba
@@ -77,16 +76,24 @@ def _folds(data: LandmarkData) -> list[IntArray]:
 
 
 def _weighted_auc(probs: FloatArray, actual: IntArray, class_counts: FloatArray) -> float:
-    """Weka's ``weightedAreaUnderROC``: one-vs-rest AUCs weighted by each class's row count."""
-    ranks = rankdata(probs, axis=0)
+    """Weka's ``weightedAreaUnderROC``: one-vs-rest AUCs weighted by each class's row count.
+
+    Each AUC is the Mann-Whitney statistic (ties count half), which is the area under Weka's
+    threshold curve.
+    """
+    scores = np.ascontiguousarray(probs.T)
     total = 0.0
-    for label in np.flatnonzero(class_counts > 0):
+    for label in np.flatnonzero(class_counts > 0).tolist():
         positive = actual == label
         n_positive = int(positive.sum())
         n_negative = actual.size - n_positive
         if n_positive == 0 or n_negative == 0:
             return math.nan
-        rank_sum = float(ranks[positive, label].sum())
+        ordered = np.sort(scores[label])
+        mine = scores[label, positive]
+        below = np.searchsorted(ordered, mine, side="left")
+        through = np.searchsorted(ordered, mine, side="right")
+        rank_sum = float(np.sum(below + through + 1)) / 2.0  # mean 1-based rank of each tie run
         auc = (rank_sum - n_positive * (n_positive + 1) / 2.0) / (n_positive * n_negative)
         total += auc * float(class_counts[label])
     return total / float(class_counts.sum())

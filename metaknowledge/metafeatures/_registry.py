@@ -9,6 +9,7 @@ their names and the task they apply to. Which groups exist, and in which order, 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,14 +20,11 @@ if TYPE_CHECKING:
     from metaknowledge.metafeatures._context import Context
 
 __all__ = [
-    "NOT_CLASSIFICATION",
     "FeatureGroup",
     "GroupResult",
     "Undefined",
     "feature_group",
 ]
-
-NOT_CLASSIFICATION = "not a classification task"
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,11 @@ class FeatureGroup:
     def applies_to(self, task_type: TaskType) -> bool:
         """Whether the group is defined for datasets of ``task_type``."""
         return self.task is None or self.task == task_type
+
+    @property
+    def description(self) -> str:
+        """The compute function's docstring: what the features are and what they subsample."""
+        return inspect.getdoc(self.compute) or ""
 
     @property
     def inapplicable_reason(self) -> str:

@@ -389,3 +389,41 @@ def test_unusable_input_raises_invalid_input_error(
     with pytest.raises(InvalidInputError, match=message) as raised:
         extract_metafeatures(X, y, **kwargs)  # type: ignore[arg-type]
     assert isinstance(raised.value, ValueError)
+
+
+def test_sparse_and_dense_mutual_information_counting_agree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import metaknowledge.metafeatures._infotheory as infotheory
+
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 3000, 1000).astype(np.int64)  # 3000 values x 10 classes > 4 n cells
+    labels = ((codes % 10 + rng.integers(0, 2, 1000)) % 10).astype(np.int64)
+    sparse = infotheory._information_gain(codes, 3000, labels, 10)
+    monkeypatch.setattr(infotheory, "_DENSE_JOINT_CELLS", 10**6)
+    dense = infotheory._information_gain(codes, 3000, labels, 10)
+    assert sparse == pytest.approx(dense, rel=1e-12)
+    assert 0 < dense <= math.log2(10)
+
+
+def test_every_feature_group_documents_itself() -> None:
+    from metaknowledge.metafeatures._catalog import GROUPS
+
+    assert sum(len(group.names) for group in GROUPS) == len(METAFEATURE_NAMES)
+    for group in GROUPS:
+        assert group.description, group.names
+    landmarkers = [group for group in GROUPS if group.names[0].endswith("AUC")]
+    assert all("subsamples" in group.description for group in landmarkers)
+
+
+def test_object_columns_of_mixed_types_and_arrow_strings() -> None:
+    X = pd.DataFrame(
+        {
+            "mixed": pd.Series([1, "a", 2.5, None, "a", 1], dtype=object),
+            "arrow": pd.Series(["x", "y", None, "x", "y", "x"], dtype="string[pyarrow]"),
+        }
+    )
+    values = extract_metafeatures(X, pd.Series([0, 1, 0, 1, 0, 1]).astype("category"))
+    assert values["NumberOfSymbolicFeatures"] == 3
+    assert values["NumberOfFeaturesAfterEncoding"] == 3 + 2
+    assert values["NumberOfMissingValues"] == 2

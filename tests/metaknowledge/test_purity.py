@@ -14,8 +14,9 @@ def test_importing_the_facade_imports_no_service_stack() -> None:
         f"bad = [m for m in {FORBIDDEN!r} if m in sys.modules];"
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 
