@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -111,6 +114,10 @@ def evaluate(
         "results/kb_evaluate.json"
     ),
     random_state: Annotated[int, typer.Option("--seed")] = 0,
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also write the table between the kb-evaluate markers of this file."),
+    ] = None,
 ) -> None:
     """Leave-one-dataset-out regret@k of the meta-model and the baselines (markdown + JSON)."""
     if setting not in ("static", "sequential", "both"):
@@ -164,6 +171,30 @@ def evaluate(
     }
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")
+    if readme is not None:
+        stamp = (
+            "Measured by `warmstart kb evaluate --readme README.md` on "
+            f"{date.today().isoformat()}, "
+            f"knowledge base {kb.version}, {len(ids)} held-out datasets, "
+            f"{platform.machine()} with {os.cpu_count()} cores."
+        )
+        replace_marked_block(readme, "kb-evaluate", f"{stamp}\n\n{table}")
+        console.print(f"updated {readme}")
+
+
+def replace_marked_block(path: Path, marker: str, body: str) -> None:
+    """Replace the text between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` in ``path``.
+
+    Raises:
+        typer.BadParameter: the file lacks the markers (nothing is written).
+    """
+    text = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in text or end not in text:
+        raise typer.BadParameter(f"{path} has no {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
 def _typed(factory: Any) -> Any:

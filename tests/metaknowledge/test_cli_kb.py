@@ -69,3 +69,25 @@ def test_failures_exit_non_zero_with_a_reason(
     assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_evaluate_can_refresh_a_readme_table(tmp_path: Path) -> None:
+    write_snapshot(make_kb(12), tmp_path / "kb")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- kb-evaluate:start -->\nold\n<!-- kb-evaluate:end -->\nrest\n")
+    result = warmstart(
+        "kb", "evaluate", "--snapshot", str(tmp_path / "kb"), "--setting", "static",
+        "--out", str(tmp_path / "e.json"), "--readme", str(readme),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = readme.read_text()
+    assert "old" not in text and "| metamodel | static |" in text
+    assert text.startswith("intro\n") and text.endswith("rest\n")
+    bare = tmp_path / "bare.md"
+    bare.write_text("no markers\n")
+    result = warmstart(
+        "kb", "evaluate", "--snapshot", str(tmp_path / "kb"), "--setting", "static",
+        "--out", str(tmp_path / "e.json"), "--readme", str(bare),
+    )  # fmt: skip
+    assert result.returncode == 2 and "markers" in result.stderr
+    assert bare.read_text() == "no markers\n"
