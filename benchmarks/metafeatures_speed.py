@@ -135,6 +135,7 @@ def time_pymfe(
     timeout: float,
 ) -> dict[str, Any]:
     """pymfe's median seconds, run by ``python`` in a subprocess killed after ``timeout``."""
+    _progress(f"timing pymfe {'+'.join(groups)}: {repeats} runs, timeout {timeout:.0f} s")
     matrix, labels, categorical = _pymfe_arrays(X, y)
     with tempfile.TemporaryDirectory() as folder:
         data_path = os.path.join(folder, "data.npz")
@@ -163,6 +164,10 @@ def time_pymfe(
         groups=list(groups), status="ok", median_seconds=statistics.median(result["runs"])
     )
     return result
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _table(ours: dict[str, Any], others: list[tuple[str, dict[str, Any]]]) -> str:
@@ -210,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     X, y = make_dataset(args.rows, args.cols, args.seed)
+    _progress(f"timing ours: {args.repeats} runs")
     ours = time_ours(X, y, args.repeats)
+    _progress(f"ours: median {ours['median_seconds']:.3f} s")
     others: list[tuple[str, dict[str, Any]]] = []
     pymfe_repeats = args.pymfe_repeats or args.repeats
     if args.pymfe:

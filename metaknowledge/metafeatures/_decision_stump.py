@@ -99,6 +99,9 @@ def _nominal_split(
     missing = codes < 0
     missing_counts = np.bincount(labels[missing], minlength=n_classes).astype(np.float64)
     n_missing = int(missing.sum())
+    if n_values == 0:  # no declared value: nothing to split on
+        branches = np.vstack([np.zeros(n_classes), np.zeros(n_classes), missing_counts])
+        return _Split(_NO_SPLIT, 0.0, branches)
     joint = np.bincount(
         codes[~missing] * n_classes + labels[~missing], minlength=n_values * n_classes
     ).reshape(n_values, n_classes)

@@ -57,15 +57,28 @@ def _run_group(
             failures[name] = reason
         return values, failures, time.perf_counter() - started
     for name in group.names:
-        value = computed.get(name, Undefined("the feature group returned no value"))
-        if isinstance(value, Undefined):
-            values[name], failures[name] = math.nan, value.reason
-            continue
-        number = float(value)
+        number, why = _as_value(computed.get(name))
         values[name] = number
-        if math.isnan(number):
-            failures[name] = "undefined on this dataset (computed NaN)"
+        if why is not None:
+            failures[name] = why
     return values, failures, time.perf_counter() - started
+
+
+def _as_value(value: object) -> tuple[float, str | None]:
+    """A group's output as ``(float, None)``, or ``(NaN, reason)``; finite or NaN, like OpenML."""
+    if value is None:
+        return math.nan, "the feature group returned no value"
+    if isinstance(value, Undefined):
+        return math.nan, value.reason
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        return math.nan, f"not a number: {error}"
+    if math.isnan(number):
+        return number, "undefined on this dataset (computed NaN)"
+    if math.isinf(number):
+        return math.nan, f"not finite ({number})"
+    return number, None
 
 
 def extract_metafeatures_report(

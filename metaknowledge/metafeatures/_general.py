@@ -191,13 +191,15 @@ def _nominal_distinct_values(context: Context) -> GroupResult:
 
 @feature_group("NumberOfFeaturesAfterEncoding")
 def _features_after_encoding(context: Context) -> GroupResult:
-    """Predictor columns after one-hot encoding (not OpenML's; the Oboe run history's count).
+    """Columns after one-hot encoding the symbolic predictors (not OpenML's: Oboe's column count).
 
-    A numeric column counts 1, a symbolic one its number of distinct non-missing values; the target
-    is excluded.
+    A numeric predictor counts 1, a symbolic one its number of distinct non-missing values, and the
+    target 1 -- as OpenML's ``NumberOfFeatures`` counts the target, and as the Oboe run history's
+    recorded widths do (its tables end with the label column: every all-numeric dataset of the
+    knowledge base records numeric predictors + 1).
     """
     data = context.data
-    encoded = data.numeric.shape[1] + int(context.shared(symbolic_distinct_counts).sum())
+    encoded = data.numeric.shape[1] + int(context.shared(symbolic_distinct_counts).sum()) + 1
     return {"NumberOfFeaturesAfterEncoding": float(encoded)}
 
 

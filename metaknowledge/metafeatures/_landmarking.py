@@ -31,7 +31,15 @@ from metaknowledge.metafeatures._prepare import CLASSIFICATION
 from metaknowledge.metafeatures._registry import FeatureGroup, GroupResult, Undefined, feature_group
 from metaknowledge.metafeatures._weka_cv import weka_cv_test_folds
 
-__all__ = ["CV_FOLDS", "CV_SEED", "GROUPS", "MAX_LANDMARK_ROWS", "landmark_sample", "weka_scores"]
+__all__ = [
+    "CV_FOLDS",
+    "CV_SEED",
+    "GROUPS",
+    "MAX_LANDMARK_ROWS",
+    "landmark_folds",
+    "landmark_sample",
+    "weka_scores",
+]
 
 MAX_LANDMARK_ROWS: Final = 4000
 """Landmarkers see at most this many rows (a seeded uniform subsample of larger datasets)."""
@@ -60,19 +68,22 @@ def landmark_sample(context: Context) -> LandmarkData:
     )
 
 
-def _cross_validated_proba(data: LandmarkData, learner: Learner) -> FloatArray:
+def landmark_folds(context: Context) -> list[IntArray]:
+    """Weka's test folds of the landmarking rows (memoise with ``context.shared``)."""
+    return weka_cv_test_folds(context.shared(landmark_sample).y, CV_FOLDS, CV_SEED)
+
+
+def _cross_validated_proba(
+    data: LandmarkData, folds: list[IntArray], learner: Learner
+) -> FloatArray:
     """Out-of-fold class probabilities of every row, each predicted by the model of its fold."""
     probs = np.full((data.n_rows, data.n_classes), np.nan)
     everything = np.arange(data.n_rows)
-    for test in _folds(data):
+    for test in folds:
         train = np.setdiff1d(everything, test, assume_unique=True)
         train = train[data.y[train] >= 0]
         probs[test] = learner(data, train, test)
     return probs
-
-
-def _folds(data: LandmarkData) -> list[IntArray]:
-    return weka_cv_test_folds(data.y, CV_FOLDS, CV_SEED)
 
 
 def _weighted_auc(probs: FloatArray, actual: IntArray, class_counts: FloatArray) -> float:
@@ -132,7 +143,7 @@ def _landmark(context: Context, prefix: str, learner: Learner) -> GroupResult:
     if int(np.count_nonzero(data.y >= 0)) < CV_FOLDS:
         reason = f"needs at least {CV_FOLDS} rows with a class"
         return {prefix + m: Undefined(reason) for m in ("AUC", "ErrRate", "Kappa")}
-    probs = _cross_validated_proba(data, learner)
+    probs = _cross_validated_proba(data, context.shared(landmark_folds), learner)
     auc, error_rate, kappa = weka_scores(probs, data.y, data.n_classes)
     result: dict[str, float | Undefined] = {
         prefix + "AUC": auc,

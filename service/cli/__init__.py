@@ -13,7 +13,8 @@ import sys
 import typer
 
 from metaknowledge.exceptions import MetaknowledgeError
-from service.cli import kb
+from service.cli import db, kb, server, tasks
+from service.errors import ServiceError
 
 app = typer.Typer(
     name="warmstart",
@@ -23,6 +24,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+app.add_typer(db.app, name="db")
+app.command()(server.serve)
+app.command()(server.worker)
+app.command()(tasks.recommend)
+app.command()(tasks.tune)
+app.command()(tasks.similar)
 
 
 def main() -> None:
@@ -34,7 +41,7 @@ def main() -> None:
     """
     try:
         app()
-    except MetaknowledgeError as e:
+    except (MetaknowledgeError, ServiceError) as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(1)
     except Exception as e:

@@ -134,8 +134,9 @@ def test_counts_follow_openml_conventions_on_mixed_dtypes() -> None:
     missing = 30 + 60 + 3 * 43 + 75  # float, nullable_int, 3 x levels, nullable_bool
     assert values["NumberOfMissingValues"] == missing
     assert values["PercentageOfMissingValues"] == pytest.approx(100 * missing / (300 * 10))
-    # 4 numeric + 4 levels x 3 text columns (the unused category does not count) + 2 + 2.
-    assert values["NumberOfFeaturesAfterEncoding"] == 4 + 12 + 2 + 2
+    # 4 numeric + 4 levels x 3 text columns (the unused category does not count) + 2 + 2
+    # + the target (one column, as Oboe's recorded widths count it).
+    assert values["NumberOfFeaturesAfterEncoding"] == 4 + 12 + 2 + 2 + 1
     assert values["MaxNominalAttDistinctValues"] == 4
     assert values["MinNominalAttDistinctValues"] == 2
     assert values["NumberOfClasses"] == 3
@@ -277,7 +278,7 @@ def test_high_cardinality_categorical() -> None:
     report = extract_metafeatures_report(X, y)
     distinct = len(set(ids))
     assert report.values["MaxNominalAttDistinctValues"] == distinct
-    assert report.values["NumberOfFeaturesAfterEncoding"] == distinct + 1
+    assert report.values["NumberOfFeaturesAfterEncoding"] == distinct + 1 + 1
     # An identifier is (almost) fully informative about the sample it was seen on.
     assert report.values["MaxMutualInformation"] > 1.0
     assert not any(name.startswith(("kNN1N", "NaiveBayes")) for name in report.failures)
@@ -425,5 +426,34 @@ def test_object_columns_of_mixed_types_and_arrow_strings() -> None:
     )
     values = extract_metafeatures(X, pd.Series([0, 1, 0, 1, 0, 1]).astype("category"))
     assert values["NumberOfSymbolicFeatures"] == 3
-    assert values["NumberOfFeaturesAfterEncoding"] == 3 + 2
+    assert values["NumberOfFeaturesAfterEncoding"] == 3 + 2 + 1
     assert values["NumberOfMissingValues"] == 2
+
+
+def test_columns_that_are_entirely_missing() -> None:
+    rows = 40
+    X = pd.DataFrame(
+        {
+            "numeric": np.full(rows, np.nan),
+            "category": pd.Categorical([None] * rows, categories=[]),
+            "object": pd.Series([None] * rows, dtype=object),
+            "x": np.arange(rows, dtype=float),
+        }
+    )
+    report = extract_metafeatures_report(X, pd.Series(np.arange(rows) % 2))
+    assert report.values["NumberOfMissingValues"] == 3 * rows
+    assert report.values["MinNominalAttDistinctValues"] == 0
+    assert report.values["NumberOfFeaturesAfterEncoding"] == 2 + 1  # numeric columns count 1
+    landmarkers = [name for name in METAFEATURE_NAMES if name.endswith("ErrRate")]
+    assert all(0 <= report.values[name] <= 1 for name in landmarkers), report.failures
+
+
+def test_group_outputs_that_are_not_finite_numbers_become_reasons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import metaknowledge.metafeatures._infotheory as infotheory
+
+    monkeypatch.setattr(infotheory, "class_entropy", lambda context: math.inf)
+    report = extract_metafeatures_report(*mixed_frame(), features=["ClassEntropy"])
+    assert math.isnan(report.values["ClassEntropy"])
+    assert report.failures["ClassEntropy"] == "not finite (inf)"

@@ -220,3 +220,19 @@ def test_regression_dataset_matches_openml_including_its_nulls() -> None:
     assert math.isnan(report.values["ClassEntropy"])
     assert report.failures["ClassEntropy"] == "not a classification task"
     assert report.values["AutoCorrelation"] == pytest.approx(-54.56730769230769)
+
+
+def test_encoded_width_matches_the_oboe_widths_in_the_knowledge_base() -> None:
+    """Oboe recorded 74 columns for kr-vs-kp (73 one-hot predictor columns + label), 5 for iris."""
+    knowledge = pytest.importorskip("metaknowledge.knowledge")
+    stored = knowledge.load_knowledge_base().metafeatures["NumberOfFeaturesAfterEncoding"]
+    checked = 0
+    for did in sorted(EXPECTED_COMPLETE & set(stored.dropna().index)):
+        dataset = load_recorded(did)
+        assert isinstance(dataset, RecordedDataset)
+        values = extract_metafeatures_report(
+            dataset.X, dataset.y, features=["NumberOfFeaturesAfterEncoding"]
+        ).values
+        assert values["NumberOfFeaturesAfterEncoding"] == stored[did], did
+        checked += 1
+    assert checked >= 2  # kr-vs-kp and iris

@@ -1,0 +1,179 @@
+"""The meta-model bridge: load the knowledge base, fit :class:`metaknowledge.MetaModel`, answer.
+
+This is the one module of the service that calls the meta-model. An :class:`Advisor` is built once
+per process (in the app's lifespan, or by the CLI) and kept on ``app.state``; it is read-only after
+construction, so concurrent requests may share it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metaknowledge import KnowledgeBase, load_knowledge_base
+from metaknowledge.metamodel import MetaModel, Observation
+from service.errors import ConflictError
+from service.schemas import EvidencePublic, RecommendationPublic
+
+__all__ = ["Advisor", "Neighbour"]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A knowledge-base dataset close to a query."""
+
+    dataset_id: int
+    name: str
+    distance: float
+
+
+class Advisor:
+    """A fitted meta-model and the knowledge base it was fitted on."""
+
+    def __init__(self, kb: KnowledgeBase, model: MetaModel, *, cache_size: int = 1024) -> None:
+        self.kb = kb
+        self.model = model
+        self._cache: OrderedDict[str, list[RecommendationPublic]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, snapshot_dir: Path | None = None, *, random_state: int = 0) -> Advisor:
+        """Load a snapshot (default: the bundled one) and fit the meta-model on it.
+
+        Raises:
+            SnapshotError: the snapshot is missing or unreadable.
+            InvalidInputError: the knowledge base cannot be fitted (e.g. empty).
+        """
+        kb = load_knowledge_base(snapshot_dir)
+        return cls(kb, MetaModel(random_state=random_state).fit(kb))
+
+    @property
+    def version(self) -> str:
+        """The meta-model version recorded with every recommendation and study."""
+        return str(self.model.version)
+
+    def covers(self, task_type: str) -> bool:
+        """True when the knowledge base holds run history for this task type."""
+        return self.kb.task_type == task_type
+
+    def check_covers(self, task_type: str) -> None:
+        """Raise :class:`ConflictError` when the knowledge base has nothing for ``task_type``."""
+        if not self.covers(task_type):
+            raise ConflictError(
+                f"the knowledge base holds {self.kb.task_type} run history only; no "
+                f"recommendations for {task_type} tasks (start the study with warm_start=0)"
+            )
+
+    def recommend(
+        self,
+        metafeatures: Mapping[str, float | None],
+        k: int,
+        *,
+        task_type: str,
+        observed: Sequence[Observation] = (),
+        learners: Sequence[str] | None = None,
+    ) -> list[RecommendationPublic]:
+        """Up to ``k`` configurations for a task, best first.
+
+        Raises:
+            ConflictError: the knowledge base does not cover ``task_type``.
+            InvalidInputError / UnknownLearnerError: from the meta-model (bad ``k``, learners).
+        """
+        self.check_covers(task_type)
+        query = _finite(metafeatures)
+        # The meta-model is deterministic, so equal questions get the remembered answer: a
+        # registered task asked again (the common case) skips the model entirely.
+        key = json.dumps(
+            [sorted(query.items()), k, list(observed), list(learners or [])],
+            sort_keys=True,
+            default=str,
+        )
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return list(cached)
+        answer = self._recommend(query, k, observed, learners)
+        with self._lock:
+            self._cache[key] = answer
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return list(answer)
+
+    def _recommend(
+        self,
+        query: dict[str, float],
+        k: int,
+        observed: Sequence[Observation],
+        learners: Sequence[str] | None,
+    ) -> list[RecommendationPublic]:
+        recommendations = self.model.recommend(query, k, observed=list(observed), learners=learners)
+        return [
+            RecommendationPublic(
+                rank=rank,
+                learner=r.learner,
+                params=dict(r.params),
+                predicted_score=r.predicted_score,
+                config_id=r.config_id,
+                evidence=[
+                    EvidencePublic(
+                        dataset_id=e.dataset_id, name=e.name, similarity=e.similarity, score=e.score
+                    )
+                    for e in r.evidence
+                ],
+            )
+            for rank, r in enumerate(recommendations, start=1)
+        ]
+
+    def similar(self, metafeatures: Mapping[str, float | None], k: int) -> list[Neighbour]:
+        """The ``k`` closest knowledge-base datasets."""
+        return [
+            Neighbour(dataset_id=n.dataset_id, name=n.name, distance=n.distance)
+            for n in self.model.similar(_finite(metafeatures), k)
+        ]
+
+    def distances(
+        self,
+        query: Mapping[str, float | None],
+        others: Sequence[Mapping[str, float | None]],
+    ) -> list[float]:
+        """Distances from ``query`` to other (service) tasks, on the meta-model's scale.
+
+        Same definition as the meta-model's ``similar``: the weighted RMS difference of the
+        robust-scaled qualities both sides know (``inf`` when they share none).
+        """
+        # TODO(lead): replace with a public MetaModel method once it offers distances between two
+        # arbitrary meta-feature maps; this reads the fitted feature space (learned state).
+        space: Any = self.model.features_
+        q = space.vector(_finite(query))
+        out: list[float] = []
+        for other in others:
+            diff = space.vector(_finite(other)) - q
+            shared = np.isfinite(diff)
+            weight = float(space.weights[shared].sum())
+            if weight == 0:
+                out.append(math.inf)
+                continue
+            out.append(float(np.sqrt((space.weights[shared] * diff[shared] ** 2).sum() / weight)))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The knowledge base's summary plus the meta-model version."""
+        return {**self.kb.summary(), "metamodel_version": self.version}
+
+
+def _finite(metafeatures: Mapping[str, float | None]) -> dict[str, float]:
+    return {
+        str(k): float(v)
+        for k, v in metafeatures.items()
+        if v is not None and math.isfinite(float(v))
+    }

@@ -1,0 +1,65 @@
+"""The one table from exceptions to HTTP status codes, and the handlers that apply it.
+
+Every error response is JSON ``{"detail": "..."}``. Bad input is a 4xx; only bugs are 500s.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from metaknowledge.exceptions import InvalidInputError, MetaknowledgeError, SnapshotError
+from service.errors import (
+    ConflictError,
+    DatabaseNotReadyError,
+    InvalidRequestError,
+    InvalidUploadError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServiceError,
+    ServiceUnavailableError,
+    UnsupportedMediaTypeError,
+)
+
+__all__ = ["STATUS_BY_ERROR", "install_error_handlers", "status_for"]
+
+logger = logging.getLogger(__name__)
+
+#: Most specific first: the first matching class decides the status.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (InvalidUploadError, 400),
+    (InvalidRequestError, 422),
+    (InvalidInputError, 422),
+    (ServiceUnavailableError, 503),
+    (DatabaseNotReadyError, 503),
+    (SnapshotError, 503),
+    (ServiceError, 500),
+    (MetaknowledgeError, 500),
+)
+
+
+def status_for(error: Exception) -> int:
+    """The HTTP status of ``error`` (500 for anything not in the table)."""
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+async def _handle(_request: Request, error: Exception) -> JSONResponse:
+    status = status_for(error)
+    if status >= 500:
+        logger.error("%s: %s", type(error).__name__, error)
+    return JSONResponse({"detail": str(error)}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route the service's and the library's errors through :data:`STATUS_BY_ERROR`."""
+    app.add_exception_handler(ServiceError, _handle)
+    app.add_exception_handler(MetaknowledgeError, _handle)

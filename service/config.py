@@ -1,0 +1,72 @@
+"""Typed settings of the service: one :class:`Settings` class, read from ``WARMSTART_*`` variables.
+
+Everything that differs between a laptop, CI and a deployment is here and nowhere else. Settings
+fail fast: an invalid value raises :class:`pydantic.ValidationError` when the settings are built,
+not when the value is first used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the API, the workers and the CLI (env prefix ``WARMSTART_``).
+
+    ``home`` holds the embedded SQLite database (unless ``database_url`` is set) and the uploaded
+    files. ``database_url`` switches to another database, e.g.
+    ``postgresql+psycopg://user@host:5432/warmstart``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WARMSTART_", extra="ignore")
+
+    home: Path = Field(default=Path(".warmstart"), description="data directory (DB, uploads)")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file under home"
+    )
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    workers: int = Field(default=1, ge=0, description="local workers started by `serve`")
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    trial_timeout_s: float | None = Field(
+        default=600.0,
+        description="per-trial wall-clock limit; trials then run in a child process. "
+        "0 or unset = no limit, trials run in the worker process",
+    )
+    worker_poll_s: float = Field(default=1.0, gt=0)
+    knowledge_base_dir: Path | None = Field(
+        default=None, description="knowledge-base snapshot directory; default: the bundled one"
+    )
+    metamodel_seed: int = 0
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("trial_timeout_s")
+    @classmethod
+    def _zero_means_none(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError("trial_timeout_s must be >= 0")
+        return value or None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL actually used: ``database_url`` or ``sqlite:///{home}/warmstart.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'warmstart.db').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for the embedded SQLite database, which the service migrates by itself."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files are stored, named by their sha256."""
+        return self.home / "uploads"

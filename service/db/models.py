@@ -1,0 +1,106 @@
+"""The service's tables (all prefixed ``ws_`` so they never collide with Optuna's tables).
+
+These ORM classes are private to :mod:`service.db`: repositories turn them into plain records
+(:mod:`service.db.records`) before they leave the package. Schema changes need an Alembic revision
+in ``migrations/versions`` (the migrations test fails on drift).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "DatasetRow", "StudyRow", "TaskRow", "TrialRow"]
+
+TABLE_PREFIX = "ws_"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the service tables; its metadata is Alembic's target."""
+
+
+class DatasetRow(Base):
+    """An uploaded table, stored once per content (``sha256``)."""
+
+    __tablename__ = "ws_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    n_columns: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TaskRow(Base):
+    """A learning problem on a dataset: target column, task type, metric and its meta-features."""
+
+    __tablename__ = "ws_tasks"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "target", "task_type", "metric", name="uq_ws_tasks_problem"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("ws_datasets.id"), index=True)
+    target: Mapped[str] = mapped_column(String(255))
+    task_type: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(32))
+    metafeatures: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StudyRow(Base):
+    """An optimisation run of a task: its budget, state, warm start and trial bookkeeping.
+
+    ``n_reserved`` counts trial slots handed to workers (never above ``n_trials``) and
+    ``n_finished`` the slots whose trial has ended; the study is over when they are equal and no
+    slot can be handed out any more.
+    """
+
+    __tablename__ = "ws_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ws_tasks.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    n_trials: Mapped[int] = mapped_column(Integer)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
+    warm_start_k: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    optuna_study_name: Mapped[str] = mapped_column(String(255), unique=True)
+    metamodel_version: Mapped[str | None] = mapped_column(String(64))
+    learners: Mapped[list[str]] = mapped_column(JSON)
+    warm_start: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    n_reserved: Mapped[int] = mapped_column(Integer, default=0)
+    n_finished: Mapped[int] = mapped_column(Integer, default=0)
+    n_workers: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TrialRow(Base):
+    """One evaluated configuration of a study: the run history of the service."""
+
+    __tablename__ = "ws_trials"
+    __table_args__ = (UniqueConstraint("study_id", "number", name="uq_ws_trials_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("ws_studies.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    learner: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,87 @@
+"""Plain, immutable records returned by the repositories (ORM rows never leave ``service.db``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["DatasetRecord", "StudyRecord", "TaskRecord", "TrialRecord"]
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A stored dataset; ``columns`` is ``[{name, dtype, n_missing}]``."""
+
+    id: int
+    sha256: str
+    name: str
+    file_format: str
+    size_bytes: int
+    n_rows: int
+    n_columns: int
+    columns: list[dict[str, Any]]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task; ``metafeatures`` maps OpenML quality names to values (None where not computable)."""
+
+    id: int
+    dataset_id: int
+    target: str
+    task_type: str
+    metric: str
+    metafeatures: dict[str, float | None]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """A study and its bookkeeping counters (see ``StudyRow``)."""
+
+    id: int
+    task_id: int
+    status: str
+    n_trials: int
+    timeout_s: float | None
+    warm_start_k: int
+    seed: int | None
+    optuna_study_name: str
+    metamodel_version: str | None
+    learners: list[str]
+    warm_start: list[dict[str, Any]]
+    n_reserved: int
+    n_finished: int
+    n_workers: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the study succeeded, failed or was cancelled."""
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a study; ``state`` is ``running``, ``complete`` or ``failed``."""
+
+    id: int
+    study_id: int
+    number: int
+    source: str
+    learner: str | None
+    params: dict[str, Any]
+    state: str
+    score: float | None
+    duration_s: float | None
+    error: str | None
+    worker: str | None
+    started_at: datetime
+    finished_at: datetime | None

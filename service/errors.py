@@ -1,0 +1,56 @@
+"""The exception tree of the service.
+
+Operations raise these (or :mod:`metaknowledge`'s errors); ``service/api/errors.py`` maps both trees
+to HTTP status codes in one table and the CLI prints their message on one line. The message is
+written for the caller: it names the problem and, where possible, the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "DatabaseNotReadyError",
+    "InvalidRequestError",
+    "InvalidUploadError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "ServiceError",
+    "ServiceUnavailableError",
+    "UnsupportedMediaTypeError",
+]
+
+
+class ServiceError(Exception):
+    """Base class of every error raised on purpose by :mod:`service`."""
+
+
+class NotFoundError(ServiceError):
+    """A dataset, task or study id that does not exist."""
+
+
+class ConflictError(ServiceError):
+    """The request is valid but conflicts with the current state (e.g. cancel a finished study)."""
+
+
+class InvalidRequestError(ServiceError, ValueError):
+    """The caller's input cannot be used (unknown target column, one-class target, ...)."""
+
+
+class InvalidUploadError(InvalidRequestError):
+    """An uploaded file that cannot be read as a table (empty, not UTF-8, malformed, 1 column)."""
+
+
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """An uploaded file that is not CSV, Parquet or ARFF."""
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """An upload larger than ``Settings.max_upload_bytes``."""
+
+
+class ServiceUnavailableError(ServiceError):
+    """A part the request needs is not available (e.g. no meta-model was loaded)."""
+
+
+class DatabaseNotReadyError(ServiceError):
+    """The database is unreachable or its schema is not at the migrations' head."""

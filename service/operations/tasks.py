@@ -1,0 +1,89 @@
+"""Defining tasks on datasets: validate the target, infer the task type, profile meta-features."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from service.context import ServiceContext
+from service.db import TaskRecord, TaskRepository
+from service.errors import NotFoundError
+from service.metrics import get_metric
+from service.operations.datasets import dataset_path, get_dataset_record
+from service.profiling import compute_metafeatures, split_problem
+from service.schemas import TaskCreate, TaskPublic, TasksPublic
+from service.tables import read_table
+
+__all__ = ["create_task", "get_task", "get_task_record", "list_tasks", "to_public"]
+
+
+def to_public(record: TaskRecord) -> TaskPublic:
+    """The API view of a task."""
+    return TaskPublic(
+        id=record.id,
+        dataset_id=record.dataset_id,
+        target=record.target,
+        task_type=record.task_type,  # type: ignore[arg-type]
+        metric=record.metric,
+        metafeatures=record.metafeatures,
+        created_at=record.created_at,
+    )
+
+
+def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, bool]:
+    """Define a task; returns it and whether it is new (the same problem again returns the old).
+
+    Raises:
+        NotFoundError: unknown dataset.
+        InvalidRequestError: unknown target column, one class, unsuitable metric, ...
+        InvalidInputError: the meta-features cannot be computed for this data.
+    """
+    dataset = get_dataset_record(ctx, request.dataset_id)
+    frame, _ = read_table(dataset_path(ctx, dataset))
+    problem = split_problem(frame, request.target, request.task_type)
+    metric = get_metric(request.metric, problem.task_type)
+    with ctx.db.session() as session:
+        existing = TaskRepository(session).find(
+            dataset.id, request.target, problem.task_type, metric.name
+        )
+    if existing is not None:
+        return to_public(existing), False
+    metafeatures = compute_metafeatures(problem)
+    try:
+        with ctx.db.session() as session:
+            record = TaskRepository(session).add(
+                dataset_id=dataset.id,
+                target=request.target,
+                task_type=problem.task_type,
+                metric=metric.name,
+                metafeatures=metafeatures,
+            )
+    except IntegrityError:
+        with ctx.db.session() as session:
+            raced = TaskRepository(session).find(
+                dataset.id, request.target, problem.task_type, metric.name
+            )
+        if raced is None:
+            raise
+        return to_public(raced), False
+    return to_public(record), True
+
+
+def get_task_record(ctx: ServiceContext, task_id: int) -> TaskRecord:
+    """The task ``task_id``; :class:`NotFoundError` if there is none."""
+    with ctx.db.session() as session:
+        record = TaskRepository(session).get(task_id)
+    if record is None:
+        raise NotFoundError(f"task {task_id} not found")
+    return record
+
+
+def get_task(ctx: ServiceContext, task_id: int) -> TaskPublic:
+    """The API view of task ``task_id``."""
+    return to_public(get_task_record(ctx, task_id))
+
+
+def list_tasks(ctx: ServiceContext, *, offset: int = 0, limit: int = 100) -> TasksPublic:
+    """A page of tasks, oldest first."""
+    with ctx.db.session() as session:
+        records, total = TaskRepository(session).page(offset=offset, limit=limit)
+    return TasksPublic(items=[to_public(r) for r in records], count=total)
