@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from metaknowledge import KnowledgeBase, load_knowledge_base
 from metaknowledge.metamodel import MetaModel, Observation
 from service.errors import ConflictError
@@ -151,20 +149,7 @@ class Advisor:
         Same definition as the meta-model's ``similar``: the weighted RMS difference of the
         robust-scaled qualities both sides know (``inf`` when they share none).
         """
-        # TODO(lead): replace with a public MetaModel method once it offers distances between two
-        # arbitrary meta-feature maps; this reads the fitted feature space (learned state).
-        space: Any = self.model.features_
-        q = space.vector(_finite(query))
-        out: list[float] = []
-        for other in others:
-            diff = space.vector(_finite(other)) - q
-            shared = np.isfinite(diff)
-            weight = float(space.weights[shared].sum())
-            if weight == 0:
-                out.append(math.inf)
-                continue
-            out.append(float(np.sqrt((space.weights[shared] * diff[shared] ** 2).sum() / weight)))
-        return out
+        return self.model.distances(_finite(query), [_finite(o) for o in others])
 
     def summary(self) -> dict[str, Any]:
         """The knowledge base's summary plus the meta-model version."""

@@ -108,12 +108,13 @@ class FeatureSpace:
                 out[i] = (t - self.center[i]) / self.scale[i]
         return out
 
-    def distances(self, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Weighted RMS difference over shared qualities to every KB dataset (or ``rows`` of them).
+    def distances(self, query: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+        """Weighted RMS difference over shared qualities to every KB dataset (or to the rows of
+        ``matrix``, vectors made by :meth:`vector`).
 
-        A KB dataset that shares no quality with the query gets distance ``inf``.
+        A dataset that shares no quality with the query gets distance ``inf``.
         """
-        matrix = self.matrix if rows is None else self.matrix[rows]
+        matrix = self.matrix if matrix is None else matrix
         diff = matrix - query[None, :]
         shared = np.isfinite(diff)
         w = np.where(shared, self.weights[None, :], 0.0)

@@ -57,9 +57,9 @@ class MetaModel:
         *,
         bandwidth: float = 0.5,
         uniform_mass: float = 0.05,
-        noise: float = 0.03,
+        noise: float = 0.02,
         offset_prior: float = 0.3,
-        coupling: float = 0.1,
+        coupling: float = 0.2,
         n_evidence: int = 3,
         random_state: int | None = 0,
     ) -> None:
@@ -331,6 +331,25 @@ class MetaModel:
             for j in order[:k]
             if np.isfinite(distance[j])
         ]
+
+    def distances(
+        self, query: Mapping[str, float], others: Sequence[Mapping[str, float]]
+    ) -> list[float]:
+        """Distances from ``query`` to datasets outside the KB (e.g. a service's past tasks).
+
+        Same definition and scale as :meth:`similar`: the weighted RMS difference of the
+        robust-scaled qualities both sides know; ``inf`` when they share none.
+
+        Raises:
+            NotFittedError, InvalidInputError: as for :meth:`recommend`.
+        """
+        self._check_fitted()
+        if not isinstance(query, Mapping):
+            raise InvalidInputError("metafeatures must be a mapping of quality name -> value")
+        if not others:
+            return []
+        matrix = np.vstack([self.features_.vector(other) for other in others])
+        return [float(d) for d in self.features_.distances(self.features_.vector(query), matrix)]
 
     def _recommendation(
         self, column: int, post: np.ndarray, predicted: np.ndarray

@@ -106,3 +106,12 @@ def test_fits_the_bundled_knowledge_base() -> None:
     recs = model.recommend(query, 5)
     assert len(recs) == 5
     assert all(r.config_id in kb.configs for r in recs)
+
+
+def test_distances_to_datasets_outside_the_kb(model: MetaModel) -> None:
+    near = {"NumberOfInstances": 210.0, "NumberOfFeaturesAfterEncoding": 20.0}
+    far = {"NumberOfInstances": 40000.0, "NumberOfFeaturesAfterEncoding": 20.0}
+    d_near, d_far, d_none = model.distances(SMALL, [near, far, {"Unknown": 1.0}])
+    assert 0 <= d_near < d_far and d_none == float("inf")
+    assert model.distances(SMALL, [SMALL]) == [0.0]
+    assert model.distances(SMALL, []) == []
