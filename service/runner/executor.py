@@ -3,6 +3,11 @@
 :class:`ChildExecutor` keeps one spawned child per worker (started once, so the import and data
 loading costs are paid once, not per trial); when a trial exceeds the limit the child is killed,
 the trial is failed with the reason, and a fresh child is started for the next trial.
+
+Both run each trial with native thread pools (OpenMP, BLAS) limited to one thread: a worker is the
+unit of parallelism, and OpenMP's one-thread-per-core default oversubscribes a machine that runs
+several workers (HistGradientBoosting on 60 rows took 10-30 s instead of 0.02 s on the shared
+2-core machine while another process was busy).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 from typing import Protocol
+
+from threadpoolctl import threadpool_limits
 
 from service.runner.objective import DataCache, TrialJob, TrialOutcome, run_job
 
@@ -36,13 +43,15 @@ class InlineExecutor:
 
     def run(self, job: TrialJob) -> TrialOutcome:
         """Evaluate ``job`` here."""
-        return run_job(job, self._cache)
+        with threadpool_limits(limits=1):
+            return run_job(job, self._cache)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
 def _child_main(conn: multiprocessing.connection.Connection) -> None:
+    threadpool_limits(limits=1)
     cache = DataCache()
     while True:
         try:

@@ -1,0 +1,149 @@
+"""From stored runs to numbers: incumbent curves, normalised regret, ranks, intervals.
+
+Pure functions over the run payloads of :mod:`benchmarks.e2e._store`. Scores are turned into
+"higher is better" units first. For each (dataset, seed) the regret scale runs from the best score
+any strategy found (0) to the worst one (1); a strategy with no successful trial yet is at 1 (a
+crashed or timed-out trial counts as the worst score). Single-point strategies (``defaults``,
+``flaml-zeroshot``) are a constant: the best of their evaluations. Means are taken over seeds
+within a dataset, then over datasets, with a seeded percentile bootstrap over datasets for the 95%
+interval.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+__all__ = ["BUDGETS", "Group", "Interval", "bootstrap_interval", "group_runs", "score_groups"]
+
+BUDGETS = (1, 3, 5, 10, 25, 50)
+_N_BOOTSTRAP = 2000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean and its 95% interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        """A JSON-ready copy."""
+        return {"mean": self.mean, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Group:
+    """The runs of every strategy on one (dataset, seed)."""
+
+    dataset: str
+    seed: int
+    runs: Mapping[str, Mapping[str, Any]]
+
+
+def group_runs(
+    runs: Sequence[Mapping[str, Any]], strategies: Sequence[str]
+) -> tuple[list[Group], list[tuple[str, int]]]:
+    """Complete groups (every strategy present) and the (dataset, seed)s left incomplete."""
+    by_key: dict[tuple[str, int], dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for run in runs:
+        by_key[(str(run["dataset"]), int(run["seed"]))][str(run["strategy"])] = run
+    groups, incomplete = [], []
+    for (dataset, seed), found in sorted(by_key.items()):
+        if all(s in found for s in strategies):
+            groups.append(Group(dataset, seed, {s: found[s] for s in strategies}))
+        else:
+            incomplete.append((dataset, seed))
+    return groups, incomplete
+
+
+def _scores(run: Mapping[str, Any]) -> np.ndarray:
+    """Trial scores in higher-is-better units, NaN for failed trials."""
+    sign = 1.0 if run.get("maximize", True) else -1.0
+    return np.array(
+        [sign * float(t["score"]) if t["score"] is not None else np.nan for t in run["trials"]],
+        dtype=float,
+    )
+
+
+def incumbent(run: Mapping[str, Any], length: int) -> np.ndarray:
+    """Best score after 1..``length`` trials (NaN until one succeeds; the last value carried)."""
+    scores = _scores(run)
+    if run.get("point"):
+        best = np.nanmax(scores) if np.isfinite(scores).any() else np.nan
+        return np.full(length, best)
+    out = np.full(length, np.nan)
+    best = -np.inf
+    for t in range(length):
+        if t < scores.size and np.isfinite(scores[t]):
+            best = max(best, float(scores[t]))
+        out[t] = best if np.isfinite(best) else np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class GroupScores:
+    """Per strategy: incumbent curve, normalised regret curve, rank curve on one group."""
+
+    curves: dict[str, np.ndarray]
+    regret: dict[str, np.ndarray]
+    rank: dict[str, np.ndarray]
+
+
+def score_group(group: Group, length: int) -> GroupScores:
+    """Curves of every strategy of ``group`` over 1..``length`` trials."""
+    curves = {s: incumbent(run, length) for s, run in group.runs.items()}
+    every = np.concatenate([_scores(run) for run in group.runs.values()])
+    every = every[np.isfinite(every)]
+    best = float(every.max()) if every.size else 0.0
+    worst = float(every.min()) if every.size else 0.0
+    span = best - worst
+    regret = {}
+    for s, curve in curves.items():
+        reached = np.where(np.isfinite(curve), curve, worst)
+        regret[s] = (best - reached) / span if span > 0 else np.zeros(length)
+    names = list(curves)
+    stacked = np.vstack([np.where(np.isfinite(curves[s]), curves[s], -np.inf) for s in names])
+    ranks = np.apply_along_axis(lambda col: rankdata(-col, method="average"), 0, stacked)
+    return GroupScores(curves, regret, {s: ranks[i] for i, s in enumerate(names)})
+
+
+def score_groups(groups: Sequence[Group], length: int) -> list[GroupScores]:
+    """:func:`score_group` for each group."""
+    return [score_group(g, length) for g in groups]
+
+
+def per_dataset_mean(
+    groups: Sequence[Group], values: Sequence[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Average ``values`` (one array per group) over the seeds of each dataset."""
+    collected: dict[str, list[np.ndarray]] = defaultdict(list)
+    for group, value in zip(groups, values, strict=True):
+        collected[group.dataset].append(value)
+    return {d: np.mean(np.vstack(v), axis=0) for d, v in collected.items()}
+
+
+def bootstrap_interval(values: np.ndarray, *, seed: int = 0) -> Interval:
+    """Mean of ``values`` with a 95% percentile-bootstrap interval (degenerate for one value)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if values.size < 2:
+        return Interval(mean, mean, mean)
+    rng = np.random.default_rng(seed)
+    samples = rng.choice(values, size=(_N_BOOTSTRAP, values.size), replace=True).mean(axis=1)
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return Interval(mean, float(low), float(high))
+
+
+def trials_to_reach(curve: np.ndarray, target: float) -> int | None:
+    """The first budget at which ``curve`` reaches ``target`` (None if it never does)."""
+    if not np.isfinite(target):
+        return None
+    hits = np.flatnonzero(np.isfinite(curve) & (curve >= target - 1e-12))
+    return int(hits[0]) + 1 if hits.size else None

@@ -1,0 +1,140 @@
+"""The end-to-end benchmark's ``--quick`` mode on tiny generated data: outputs, fields, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.e2e import main
+from benchmarks.e2e._analysis import Group, incumbent, score_group, trials_to_reach
+from benchmarks.e2e._readme import END, START
+
+STRATEGIES = ["warmstart", "tpe", "random", "defaults", "knn-warmstart"]
+
+
+def _table(rng: np.random.Generator, rows: int, features: int, classes: int) -> pd.DataFrame:
+    X = rng.normal(size=(rows, features))
+    signal = X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.7, size=rows)
+    edges = np.quantile(signal, np.linspace(0, 1, classes + 1)[1:-1])
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(features)]).round(4)
+    frame["target"] = np.digitize(signal, edges)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three small classification tables (two .tsv.gz, one CSV) with an inventory."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    shapes = {"tiny_a": (60, 3, 2), "tiny_b": (80, 4, 3), "tiny_c": (70, 5, 2)}
+    rows = []
+    for name, (n, p, k) in shapes.items():
+        frame = _table(rng, n, p, k)
+        if name == "tiny_c":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_csv(folder / f"{name}.tsv.gz", sep="\t", index=False)
+        rows.append({"name": name, "n": n, "p": p, "task": "classification", "openml_did": ""})
+    pd.DataFrame(rows).to_csv(folder / "inventory.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def quick_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    code = main(
+        [str(data_dir), "--quick", "--jobs", "1", "--out", str(out), "--strategies", *STRATEGIES]
+    )
+    assert code == 0
+    return out
+
+
+def test_quick_writes_report_json_and_plots(quick_run: Path) -> None:
+    for name in ("summary.json", "report.md", "regret_vs_trials.png", "warmstart_vs_tpe.png"):
+        assert (quick_run / name).stat().st_size > 0, name
+    summary = json.loads((quick_run / "summary.json").read_text())
+    assert summary["datasets"] == ["tiny_a", "tiny_b", "tiny_c"]
+    assert summary["n_groups"] == 3 and not summary["incomplete_groups"]
+    assert summary["budgets"] == [1, 3, 5, 6]
+    assert set(summary["strategies"]) == set(STRATEGIES)
+    assert summary["holdout"]["n_datasets_in_kb"] == 0
+    for entry in summary["strategies"].values():
+        for budget in map(str, summary["budgets"]):
+            regret, rank = entry["regret"][budget], entry["rank"][budget]
+            assert 0.0 <= regret["low"] <= regret["mean"] <= regret["high"] <= 1.0
+            assert 1.0 <= rank["mean"] <= len(STRATEGIES)
+        assert entry["wall_s_per_trial"] > 0
+    assert summary["strategies"]["defaults"]["point"] is True
+    assert "trials_to_tpe_final" in summary["strategies"]["warmstart"]
+    assert "| warmstart |" in (quick_run / "report.md").read_text()
+
+
+def test_run_files_hold_every_trial(quick_run: Path) -> None:
+    run = json.loads((quick_run / "runs" / "tiny_b" / "seed0" / "warmstart.json").read_text())
+    assert run["settings"] == {"trials": 6, "folds": 3, "warm_k": 3}
+    assert len(run["trials"]) == 6
+    assert [t["source"] for t in run["trials"][:3]] == ["warm_start"] * 3
+    assert run["trials"][3]["source"] == "sampler"
+    assert all(t["score"] is None or 0.0 <= t["score"] <= 1.0 for t in run["trials"])
+    defaults = json.loads((quick_run / "runs" / "tiny_b" / "seed0" / "defaults.json").read_text())
+    assert defaults["point"] is True and len(defaults["trials"]) > 5
+
+
+def test_rerun_skips_finished_runs_and_updates_readme(
+    quick_run: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    finished = quick_run / "runs" / "tiny_a" / "seed0" / "tpe.json"
+    before = finished.stat().st_mtime_ns
+    (quick_run / "runs" / "tiny_a" / "seed0" / "random.json").unlink()  # an interrupted run
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{START}\nold\n{END}\n\nafter\n")
+    capsys.readouterr()
+    code = main(
+        [
+            str(data_dir),
+            "--quick",
+            "--jobs",
+            "1",
+            "--out",
+            str(quick_run),
+            "--strategies",
+            *STRATEGIES,
+            "--readme",
+            str(readme),
+        ]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "14 runs already finished, 1 to do" in err
+    assert finished.stat().st_mtime_ns == before
+    assert (quick_run / "runs" / "tiny_a" / "seed0" / "random.json").is_file()
+    text = readme.read_text()
+    assert "\nold\n" not in text and "| warmstart |" in text and text.endswith("after\n")
+    assert "regret_vs_trials.png" in text
+
+
+def test_failed_trials_count_as_worst_and_points_are_constant() -> None:
+    def run(scores: list[float | None], point: bool = False) -> dict[str, object]:
+        trials = [{"score": s, "duration_s": 0.1} for s in scores]
+        return {"trials": trials, "point": point, "maximize": True, "wall_s": 1.0}
+
+    group = Group(
+        "d",
+        0,
+        {
+            "a": run([None, 0.6, 0.9]),
+            "b": run([0.5, 0.7, 0.8]),
+            "defaults": run([0.55, 0.75], point=True),
+        },
+    )
+    scores = score_group(group, 3)
+    assert scores.regret["a"].tolist() == pytest.approx([1.0, 0.75, 0.0])
+    assert scores.regret["defaults"].tolist() == pytest.approx([0.375] * 3)
+    assert scores.rank["a"].tolist() == [3.0, 3.0, 1.0]
+    assert np.isnan(incumbent(run([None, None]), 2)).all()
+    assert trials_to_reach(np.array([0.5, 0.7, 0.8]), 0.7) == 2
+    assert trials_to_reach(np.array([0.5, 0.6]), 0.7) is None
