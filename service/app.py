@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from service.advisor import Advisor
 from service.api import install_error_handlers, v1_router
 from service.api.limits import BodySizeLimitMiddleware
+from service.api.ratelimit import RateLimits
 from service.config import Settings
 from service.context import ServiceContext
 from service.db import schema_state, upgrade
@@ -84,6 +85,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,

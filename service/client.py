@@ -14,11 +14,13 @@ import httpx
 
 from service.config import Settings
 from service.errors import (
+    AuthenticationError,
     ConflictError,
     InvalidRequestError,
     InvalidUploadError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     ServiceError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
@@ -41,6 +43,8 @@ Progress = Callable[[int, int], None]
 
 _ERROR_BY_STATUS: dict[int, type[ServiceError]] = {
     400: InvalidUploadError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
@@ -90,6 +94,8 @@ class LocalBackend:
         prepare_database(self.ctx)
         if need_metamodel:
             self.ctx.load_advisor()
+        #: The CLI's local mode acts as the local default tenant.
+        self.tenant_id = self.ctx.local_tenant_id
 
     def register(
         self, path: Path, target: str, *, task_type: str | None, metric: str | None
@@ -99,9 +105,10 @@ class LocalBackend:
         from service.operations.tasks import create_task
 
         with path.open("rb") as stream:
-            dataset, _ = register_dataset(self.ctx, stream, filename=path.name)
+            dataset, _ = register_dataset(self.ctx, self.tenant_id, stream, filename=path.name)
         task, _ = create_task(
             self.ctx,
+            self.tenant_id,
             TaskCreate(dataset_id=dataset.id, target=target, task_type=task_type, metric=metric),  # type: ignore[arg-type]
         )
         return task
@@ -110,20 +117,20 @@ class LocalBackend:
         """See :class:`Backend`."""
         from service.operations.recommendations import recommend_for_task
 
-        return recommend_for_task(self.ctx, task_id, k=k, learners=learners)
+        return recommend_for_task(self.ctx, self.tenant_id, task_id, k=k, learners=learners)
 
     def similar(self, task_id: int, k: int) -> SimilarPublic:
         """See :class:`Backend`."""
         from service.operations.recommendations import similar_to_task
 
-        return similar_to_task(self.ctx, task_id, k=k)
+        return similar_to_task(self.ctx, self.tenant_id, task_id, k=k)
 
     def tune(self, request: StudyCreate, progress: Progress | None) -> StudyPublic:
         """Create the study and run it with a worker in this process."""
         from service.operations.studies import create_study, get_study
         from service.runner import Worker
 
-        study = create_study(self.ctx, request)
+        study = create_study(self.ctx, self.tenant_id, request)
         done = 0
 
         def tick() -> None:
@@ -133,13 +140,13 @@ class LocalBackend:
                 progress(done, study.n_trials)
 
         Worker(self.ctx, name="cli").work_on(study.id, on_trial=tick)
-        return get_study(self.ctx, study.id)
+        return get_study(self.ctx, self.tenant_id, study.id)
 
     def trials(self, study_id: int) -> TrialsPublic:
         """See :class:`Backend`."""
         from service.operations.studies import list_trials
 
-        return list_trials(self.ctx, study_id)
+        return list_trials(self.ctx, self.tenant_id, study_id)
 
     def close(self) -> None:
         """Close the database connections."""
@@ -149,10 +156,18 @@ class LocalBackend:
 class RemoteBackend:
     """Talks to a running server over HTTP."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 300.0, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 300.0,
+        poll_s: float = 1.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.poll_s = poll_s
-        self.http = httpx.Client(base_url=f"{self.base_url}/v1", timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=f"{self.base_url}/v1", timeout=timeout_s, headers=headers)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -7,10 +7,11 @@ not when the value is first used.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -46,6 +47,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    auth: Literal["auto", "required"] = Field(
+        default="auto",
+        description="auto: API keys are required unless the server listens on loopback only; "
+        "required: always",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="API key the CLI sends with --server (WARMSTART_API_KEY)"
+    )
+    upload_rate_per_minute: float = Field(
+        default=60.0, ge=0, description="uploads per API key and minute (0 = unlimited)"
+    )
+    upload_burst: int = Field(default=10, ge=1, description="uploads an API key may send at once")
+    study_rate_per_minute: float = Field(
+        default=30.0, ge=0, description="studies created per API key and minute (0 = unlimited)"
+    )
+    study_burst: int = Field(default=10, ge=1, description="studies an API key may create at once")
 
     @field_validator("trial_timeout_s")
     @classmethod
@@ -65,6 +82,26 @@ class Settings(BaseSettings):
     def is_embedded(self) -> bool:
         """True for the embedded SQLite database, which the service migrates by itself."""
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when ``host`` reaches this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+        host = self.host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False  # a host name or 0.0.0.0-style wildcard: reachable from elsewhere
+
+    @property
+    def auth_required(self) -> bool:
+        """True when every request needs an API key (any non-loopback host, or ``auth=required``).
+
+        Otherwise requests without a key act as the tenant ``local`` (the embedded single-user
+        default); requests with a key are still checked.
+        """
+        return self.auth == "required" or not self.is_loopback
 
     @property
     def uploads_dir(self) -> Path:

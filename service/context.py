@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import optuna
 
     from service.advisor import Advisor
+    from service.operations.access import KeyVerifier
 
 __all__ = ["ServiceContext"]
 
@@ -81,6 +82,20 @@ class ServiceContext:
         from service.runner.bridge import make_storage
 
         return make_storage(self.db.url)
+
+    @cached_property
+    def local_tenant_id(self) -> int:
+        """The id of the tenant ``local`` (created if missing): the CLI's and loopback's tenant."""
+        from service.operations.access import LOCAL_TENANT, ensure_tenant
+
+        return ensure_tenant(self, LOCAL_TENANT)
+
+    @cached_property
+    def key_verifier(self) -> KeyVerifier:
+        """Checks presented API keys (remembers verified ones for this process)."""
+        from service.operations.access import KeyVerifier
+
+        return KeyVerifier()
 
     def close(self) -> None:
         """Release database connections."""

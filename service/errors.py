@@ -8,12 +8,15 @@ written for the caller: it names the problem and, where possible, the fix.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ConflictError",
     "DatabaseNotReadyError",
     "InvalidRequestError",
     "InvalidUploadError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
     "ServiceError",
     "ServiceUnavailableError",
     "UnsupportedMediaTypeError",
@@ -22,6 +25,30 @@ __all__ = [
 
 class ServiceError(Exception):
     """Base class of every error raised on purpose by :mod:`service`."""
+
+    #: HTTP headers the API sends with this error (``WWW-Authenticate``, ``Retry-After``).
+    headers: dict[str, str] | None = None
+
+
+class AuthenticationError(ServiceError):
+    """No API key, or an unknown, malformed or revoked one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+class PermissionDeniedError(ServiceError):
+    """A valid API key without the scope the request needs."""
+
+
+class RateLimitedError(ServiceError):
+    """An API key sent more requests of one kind than its rate limit allows."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class NotFoundError(ServiceError):

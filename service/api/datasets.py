@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.responses import JSONResponse
 
-from service.api.deps import ContextDep
+from service.api.deps import ContextDep, RateLimitsDep, ReaderDep, WriterDep
+from service.api.idempotency import IdempotencyDep
 from service.operations import datasets
 from service.schemas import DatasetPublic
 
@@ -21,18 +23,26 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 )
 def upload_dataset(
     ctx: ContextDep,
-    response: Response,
+    principal: WriterDep,
+    limits: RateLimitsDep,
+    idempotent: IdempotencyDep,
     file: Annotated[UploadFile, File(description="CSV, Parquet or ARFF (UTF-8 for text)")],
     name: Annotated[str | None, Form(max_length=255)] = None,
-) -> DatasetPublic:
-    """Store a table once per content; 201 when new, 200 with the existing id otherwise."""
-    dataset, created = datasets.register_dataset(ctx, file.file, filename=file.filename, name=name)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return dataset
+) -> JSONResponse:
+    """Store a table once per tenant and content; 201 when new, 200 with the existing id."""
+
+    def produce() -> tuple[DatasetPublic, int]:
+        if principal.key_id is not None:
+            limits.uploads.take(principal.key_id)
+        dataset, created = datasets.register_dataset(
+            ctx, principal.tenant_id, file.file, filename=file.filename, name=name
+        )
+        return dataset, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+    return idempotent.respond(produce)
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
-def get_dataset(ctx: ContextDep, dataset_id: int) -> DatasetPublic:
-    """One dataset (404 if unknown)."""
-    return datasets.get_dataset(ctx, dataset_id)
+def get_dataset(ctx: ContextDep, principal: ReaderDep, dataset_id: int) -> DatasetPublic:
+    """One of the caller's datasets (404 if unknown or another tenant's)."""
+    return datasets.get_dataset(ctx, principal.tenant_id, dataset_id)

@@ -1,14 +1,29 @@
-"""Dependencies of the routers, as ``Annotated`` aliases."""
+"""Dependencies of the routers, as ``Annotated`` aliases: context, caller, scopes, limits."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.api.ratelimit import RateLimits
 from service.context import ServiceContext
+from service.errors import AuthenticationError, PermissionDeniedError
+from service.operations.access import Principal, authenticate, local_principal
 
-__all__ = ["ContextDep", "get_context"]
+__all__ = [
+    "ContextDep",
+    "PrincipalDep",
+    "RateLimitsDep",
+    "ReaderDep",
+    "WriterDep",
+    "get_context",
+    "get_principal",
+    "require_scope",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key: `warmstart keys create`")
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -18,3 +33,54 @@ def get_context(request: Request) -> ServiceContext:
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
+
+
+def get_principal(
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Who is asking: the tenant of the presented key, or the local default tenant.
+
+    Without a key, requests act as the tenant ``local`` unless the settings require keys
+    (non-loopback host or ``WARMSTART_AUTH=required``). A presented key is always checked.
+
+    Raises:
+        AuthenticationError: a key is required but missing, or the key is invalid or revoked.
+    """
+    if credentials is None:
+        if ctx.settings.auth_required:
+            raise AuthenticationError(
+                "an API key is required: send `Authorization: Bearer <key>` "
+                "(create one with `warmstart keys create --tenant NAME`)"
+            )
+        return local_principal(ctx)
+    return authenticate(ctx, credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scope(scope: str) -> object:
+    """A dependency returning the caller if its key has ``scope`` (403 otherwise)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if scope not in principal.scopes:
+            raise PermissionDeniedError(
+                f"this API key (scopes {sorted(principal.scopes)}) lacks the {scope!r} scope"
+            )
+        return principal
+
+    return Depends(check)
+
+
+ReaderDep = Annotated[Principal, require_scope("read")]
+WriterDep = Annotated[Principal, require_scope("write")]
+
+
+def get_rate_limits(request: Request) -> RateLimits:
+    """The rate limiters of this API process."""
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

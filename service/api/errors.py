@@ -12,12 +12,15 @@ from fastapi.responses import JSONResponse
 
 from metaknowledge.exceptions import InvalidInputError, MetaknowledgeError, SnapshotError
 from service.errors import (
+    AuthenticationError,
     ConflictError,
     DatabaseNotReadyError,
     InvalidRequestError,
     InvalidUploadError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitedError,
     ServiceError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: Most specific first: the first matching class decides the status.
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (PayloadTooLargeError, 413),
@@ -36,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (InvalidUploadError, 400),
     (InvalidRequestError, 422),
     (InvalidInputError, 422),
+    (RateLimitedError, 429),
     (ServiceUnavailableError, 503),
     (DatabaseNotReadyError, 503),
     (SnapshotError, 503),
@@ -56,7 +62,8 @@ async def _handle(_request: Request, error: Exception) -> JSONResponse:
     status = status_for(error)
     if status >= 500:
         logger.error("%s: %s", type(error).__name__, error)
-    return JSONResponse({"detail": str(error)}, status_code=status)
+    headers = error.headers if isinstance(error, ServiceError) else None
+    return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

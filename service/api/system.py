@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.api.deps import ContextDep
+from service.api.deps import ContextDep, ReaderDep
 from service.db import schema_state
 from service.schemas import HealthPublic
 
@@ -45,6 +45,9 @@ def health(ctx: ContextDep) -> JSONResponse:
 
 
 @router.get("/metaknowledge")
-def metaknowledge(ctx: ContextDep) -> dict[str, Any]:
-    """The knowledge base behind the recommendations: version, counts, sources (503 if none)."""
+def metaknowledge(ctx: ContextDep, _principal: ReaderDep) -> dict[str, Any]:
+    """The public knowledge base behind the recommendations: version, counts, sources.
+
+    The same for every tenant (503 if none is loaded). ``/health`` needs no key.
+    """
     return ctx.advisor.summary()

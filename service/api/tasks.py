@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
-from service.api.deps import ContextDep
+from service.api.deps import ContextDep, ReaderDep, WriterDep
+from service.api.idempotency import IdempotencyDep
 from service.operations import recommendations, tasks
 from service.schemas import (
     RecommendationsCreate,
@@ -26,42 +28,52 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "the same task was defined before: the existing task"}},
 )
-def create_task(ctx: ContextDep, body: TaskCreate, response: Response) -> TaskPublic:
-    """Define a task on a dataset and compute its meta-features."""
-    task, created = tasks.create_task(ctx, body)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return task
+def create_task(
+    ctx: ContextDep, principal: WriterDep, idempotent: IdempotencyDep, body: TaskCreate
+) -> JSONResponse:
+    """Define a task on one of the caller's datasets and compute its meta-features."""
+
+    def produce() -> tuple[TaskPublic, int]:
+        task, created = tasks.create_task(ctx, principal.tenant_id, body)
+        return task, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+    return idempotent.respond(produce)
 
 
 @router.get("", response_model=TasksPublic)
 def list_tasks(
     ctx: ContextDep,
+    principal: ReaderDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TasksPublic:
     """A page of tasks, oldest first."""
-    return tasks.list_tasks(ctx, offset=offset, limit=limit)
+    return tasks.list_tasks(ctx, principal.tenant_id, offset=offset, limit=limit)
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-def get_task(ctx: ContextDep, task_id: int) -> TaskPublic:
-    """One task (404 if unknown)."""
-    return tasks.get_task(ctx, task_id)
+def get_task(ctx: ContextDep, principal: ReaderDep, task_id: int) -> TaskPublic:
+    """One of the caller's tasks (404 if unknown or another tenant's)."""
+    return tasks.get_task(ctx, principal.tenant_id, task_id)
 
 
 @router.get("/{task_id}/similar", response_model=SimilarPublic)
 def similar(
-    ctx: ContextDep, task_id: int, k: Annotated[int, Query(ge=1, le=100)] = 5
+    ctx: ContextDep,
+    principal: ReaderDep,
+    task_id: int,
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
 ) -> SimilarPublic:
-    """The k closest past problems: service tasks and knowledge-base datasets."""
-    return recommendations.similar_to_task(ctx, task_id, k=k)
+    """The k closest past problems: the caller's other tasks and knowledge-base datasets."""
+    return recommendations.similar_to_task(ctx, principal.tenant_id, task_id, k=k)
 
 
 @router.post("/{task_id}/recommendations", response_model=RecommendationsPublic)
 def recommend(
-    ctx: ContextDep, task_id: int, body: RecommendationsCreate | None = None
+    ctx: ContextDep, principal: ReaderDep, task_id: int, body: RecommendationsCreate | None = None
 ) -> RecommendationsPublic:
-    """Up to k configurations for the task, best first."""
+    """Up to k configurations for the task, best first (creates nothing: the read scope)."""
     body = body or RecommendationsCreate()
-    return recommendations.recommend_for_task(ctx, task_id, k=body.k, learners=body.learners)
+    return recommendations.recommend_for_task(
+        ctx, principal.tenant_id, task_id, k=body.k, learners=body.learners
+    )

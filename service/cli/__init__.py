@@ -13,7 +13,7 @@ import sys
 import typer
 
 from metaknowledge.exceptions import MetaknowledgeError
-from service.cli import db, kb, server, tasks
+from service.cli import db, kb, keys, server, tasks
 from service.errors import ServiceError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(kb.app, name="kb")
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(tasks.recommend)

@@ -51,7 +51,8 @@ def _console(as_json: bool) -> Console:
 @contextmanager
 def _backend(server: str | None, console: Console) -> Iterator[Backend]:
     if server:
-        backend: Backend = RemoteBackend(server)
+        key = Settings().api_key
+        backend: Backend = RemoteBackend(server, api_key=key.get_secret_value() if key else None)
     else:
         with console.status("loading the meta-model ..."):
             backend = LocalBackend(Settings())

@@ -13,7 +13,16 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "DatasetRow", "StudyRow", "TaskRow", "TrialRow"]
+__all__ = [
+    "ApiKeyRow",
+    "Base",
+    "DatasetRow",
+    "IdempotencyKeyRow",
+    "StudyRow",
+    "TaskRow",
+    "TenantRow",
+    "TrialRow",
+]
 
 TABLE_PREFIX = "ws_"
 
@@ -22,13 +31,57 @@ class Base(DeclarativeBase):
     """Declarative base of the service tables; its metadata is Alembic's target."""
 
 
-class DatasetRow(Base):
-    """An uploaded table, stored once per content (``sha256``)."""
+class TenantRow(Base):
+    """A team: it owns datasets, tasks, studies and trials and sees nobody else's."""
 
-    __tablename__ = "ws_datasets"
+    __tablename__ = "ws_tenants"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """An API key of a tenant: a public ``key_id`` for lookup and a salted hash of the secret."""
+
+    __tablename__ = "ws_api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKeyRow(Base):
+    """The remembered outcome of a create request sent with an ``Idempotency-Key`` header.
+
+    ``status_code`` is None while the first request is still being handled.
+    """
+
+    __tablename__ = "ws_idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_ws_idempotency_keys_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DatasetRow(Base):
+    """An uploaded table, stored once per tenant and content (``sha256``)."""
+
+    __tablename__ = "ws_datasets"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256", name="uq_ws_datasets_content"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     file_format: Mapped[str] = mapped_column(String(16))
     size_bytes: Mapped[int] = mapped_column(Integer)
@@ -47,6 +100,7 @@ class TaskRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("ws_datasets.id"), index=True)
     target: Mapped[str] = mapped_column(String(255))
     task_type: Mapped[str] = mapped_column(String(16))
@@ -66,6 +120,7 @@ class StudyRow(Base):
     __tablename__ = "ws_studies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("ws_tasks.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     n_trials: Mapped[int] = mapped_column(Integer)
@@ -92,6 +147,7 @@ class TrialRow(Base):
     __table_args__ = (UniqueConstraint("study_id", "number", name="uq_ws_trials_number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("ws_studies.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))

@@ -6,9 +6,53 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DatasetRecord", "StudyRecord", "TaskRecord", "TrialRecord"]
+__all__ = [
+    "ApiKeyRecord",
+    "DatasetRecord",
+    "IdempotencyRecord",
+    "StudyRecord",
+    "TaskRecord",
+    "TenantRecord",
+    "TrialRecord",
+]
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """A tenant (team)."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key; ``secret_hash`` is the salted hash of its secret, never the secret."""
+
+    id: int
+    key_id: str
+    tenant_id: int
+    tenant_name: str
+    secret_hash: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A create request's remembered outcome; ``status_code`` None while it is in flight."""
+
+    id: int
+    tenant_id: int
+    key: str
+    fingerprint: str
+    status_code: int | None
+    response: Any
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -16,6 +60,7 @@ class DatasetRecord:
     """A stored dataset; ``columns`` is ``[{name, dtype, n_missing}]``."""
 
     id: int
+    tenant_id: int
     sha256: str
     name: str
     file_format: str
@@ -31,6 +76,7 @@ class TaskRecord:
     """A task; ``metafeatures`` maps OpenML quality names to values (None where not computable)."""
 
     id: int
+    tenant_id: int
     dataset_id: int
     target: str
     task_type: str
@@ -44,6 +90,7 @@ class StudyRecord:
     """A study and its bookkeeping counters (see ``StudyRow``)."""
 
     id: int
+    tenant_id: int
     task_id: int
     status: str
     n_trials: int
@@ -73,6 +120,7 @@ class TrialRecord:
     """One trial of a study; ``state`` is ``running``, ``complete`` or ``failed``."""
 
     id: int
+    tenant_id: int
     study_id: int
     number: int
     source: str

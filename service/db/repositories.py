@@ -11,13 +11,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import DatasetRow, StudyRow, TaskRow, TrialRow
-from service.db.records import DatasetRecord, StudyRecord, TaskRecord, TrialRecord
+from service.db.models import (
+    ApiKeyRow,
+    DatasetRow,
+    IdempotencyKeyRow,
+    StudyRow,
+    TaskRow,
+    TenantRow,
+    TrialRow,
+)
+from service.db.records import (
+    ApiKeyRecord,
+    DatasetRecord,
+    IdempotencyRecord,
+    StudyRecord,
+    TaskRecord,
+    TenantRecord,
+    TrialRecord,
+)
 
-__all__ = ["DatasetRepository", "StudyRepository", "TaskRepository", "TrialRepository", "utcnow"]
+__all__ = [
+    "ApiKeyRepository",
+    "DatasetRepository",
+    "IdempotencyRepository",
+    "StudyRepository",
+    "TaskRepository",
+    "TenantRepository",
+    "TrialRepository",
+    "utcnow",
+]
 
 ACTIVE_STATUSES = ("queued", "running")
 
@@ -34,9 +59,41 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _tenant(row: TenantRow) -> TenantRecord:
+    return TenantRecord(
+        id=row.id, name=row.name, created_at=_aware(row.created_at) or row.created_at
+    )
+
+
+def _api_key(row: ApiKeyRow, tenant_name: str) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        key_id=row.key_id,
+        tenant_id=row.tenant_id,
+        tenant_name=tenant_name,
+        secret_hash=row.secret_hash,
+        scopes=list(row.scopes),
+        created_at=_aware(row.created_at) or row.created_at,
+        revoked_at=_aware(row.revoked_at),
+    )
+
+
+def _idempotency(row: IdempotencyKeyRow) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        key=row.key,
+        fingerprint=row.fingerprint,
+        status_code=row.status_code,
+        response=row.response,
+        created_at=_aware(row.created_at) or row.created_at,
+    )
+
+
 def _dataset(row: DatasetRow) -> DatasetRecord:
     return DatasetRecord(
         id=row.id,
+        tenant_id=row.tenant_id,
         sha256=row.sha256,
         name=row.name,
         file_format=row.file_format,
@@ -51,6 +108,7 @@ def _dataset(row: DatasetRow) -> DatasetRecord:
 def _task(row: TaskRow) -> TaskRecord:
     return TaskRecord(
         id=row.id,
+        tenant_id=row.tenant_id,
         dataset_id=row.dataset_id,
         target=row.target,
         task_type=row.task_type,
@@ -63,6 +121,7 @@ def _task(row: TaskRow) -> TaskRecord:
 def _study(row: StudyRow) -> StudyRecord:
     return StudyRecord(
         id=row.id,
+        tenant_id=row.tenant_id,
         task_id=row.task_id,
         status=row.status,
         n_trials=row.n_trials,
@@ -86,6 +145,7 @@ def _study(row: StudyRow) -> StudyRecord:
 def _trial(row: TrialRow) -> TrialRecord:
     return TrialRecord(
         id=row.id,
+        tenant_id=row.tenant_id,
         study_id=row.study_id,
         number=row.number,
         source=row.source,
@@ -101,25 +161,141 @@ def _trial(row: TrialRow) -> TrialRecord:
     )
 
 
-class DatasetRepository:
-    """Uploaded datasets, unique by content hash."""
+def _owned(row: Any, tenant_id: int | None) -> bool:
+    # tenant_id None: any tenant (workers and internal bookkeeping, never a caller's request).
+    return tenant_id is None or row.tenant_id == tenant_id
+
+
+class TenantRepository:
+    """Tenants, unique by name."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, dataset_id: int) -> DatasetRecord | None:
-        """The dataset with this id, or None."""
-        row = self.session.get(DatasetRow, dataset_id)
-        return _dataset(row) if row is not None else None
+    def get_by_name(self, name: str) -> TenantRecord | None:
+        """The tenant called ``name``, or None."""
+        row = self.session.scalar(select(TenantRow).where(TenantRow.name == name))
+        return _tenant(row) if row is not None else None
 
-    def get_by_sha256(self, sha256: str) -> DatasetRecord | None:
-        """The dataset with these exact bytes, or None."""
-        row = self.session.scalar(select(DatasetRow).where(DatasetRow.sha256 == sha256))
+    def add(self, name: str) -> TenantRecord:
+        """Insert a tenant (raises ``IntegrityError`` at flush if the name exists)."""
+        row = TenantRow(name=name, created_at=utcnow())
+        self.session.add(row)
+        self.session.flush()
+        return _tenant(row)
+
+
+class ApiKeyRepository:
+    """API keys: looked up by their public ``key_id``; only hashes of secrets are stored."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self, *, key_id: str, tenant_id: int, secret_hash: str, scopes: list[str]
+    ) -> ApiKeyRecord:
+        """Insert a key."""
+        row = ApiKeyRow(
+            key_id=key_id,
+            tenant_id=tenant_id,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            created_at=utcnow(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return self.get(key_id)  # type: ignore[return-value]
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        """The key with this id (revoked or not), or None."""
+        found = self.session.execute(
+            select(ApiKeyRow, TenantRow.name)
+            .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
+            .where(ApiKeyRow.key_id == key_id)
+        ).one_or_none()
+        return _api_key(found[0], found[1]) if found is not None else None
+
+    def all(self, *, tenant_name: str | None = None) -> list[ApiKeyRecord]:
+        """Every key (optionally of one tenant), oldest first."""
+        query = select(ApiKeyRow, TenantRow.name).join(
+            TenantRow, TenantRow.id == ApiKeyRow.tenant_id
+        )
+        if tenant_name is not None:
+            query = query.where(TenantRow.name == tenant_name)
+        return [
+            _api_key(row, name) for row, name in self.session.execute(query.order_by(ApiKeyRow.id))
+        ]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False if there is no such key (revoking twice keeps the first time)."""
+        found = self.session.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.key_id == key_id, ApiKeyRow.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .returning(ApiKeyRow.id)
+        ).scalar_one_or_none()
+        return found is not None or self.get(key_id) is not None
+
+
+class IdempotencyRepository:
+    """Outcomes of create requests, unique per tenant and ``Idempotency-Key``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, tenant_id: int, key: str) -> IdempotencyRecord | None:
+        """The record of ``key`` in this tenant, or None."""
+        row = self.session.scalar(
+            select(IdempotencyKeyRow).where(
+                IdempotencyKeyRow.tenant_id == tenant_id, IdempotencyKeyRow.key == key
+            )
+        )
+        return _idempotency(row) if row is not None else None
+
+    def reserve(self, tenant_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
+        """Insert an in-flight record (raises ``IntegrityError`` at flush if the key exists)."""
+        row = IdempotencyKeyRow(
+            tenant_id=tenant_id, key=key, fingerprint=fingerprint, created_at=utcnow()
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _idempotency(row)
+
+    def complete(self, record_id: int, *, status_code: int, response: Any) -> None:
+        """Remember the response of the request."""
+        self.session.execute(
+            update(IdempotencyKeyRow)
+            .where(IdempotencyKeyRow.id == record_id)
+            .values(status_code=status_code, response=response)
+        )
+
+    def release(self, record_id: int) -> None:
+        """Forget an in-flight record (the request failed; a retry runs again)."""
+        self.session.execute(delete(IdempotencyKeyRow).where(IdempotencyKeyRow.id == record_id))
+
+
+class DatasetRepository:
+    """Uploaded datasets, unique by tenant and content hash."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, dataset_id: int, *, tenant_id: int | None) -> DatasetRecord | None:
+        """The dataset with this id if ``tenant_id`` owns it (None: any tenant), or None."""
+        row = self.session.get(DatasetRow, dataset_id)
+        return _dataset(row) if row is not None and _owned(row, tenant_id) else None
+
+    def get_by_sha256(self, sha256: str, *, tenant_id: int) -> DatasetRecord | None:
+        """The tenant's dataset with these exact bytes, or None."""
+        row = self.session.scalar(
+            select(DatasetRow).where(DatasetRow.sha256 == sha256, DatasetRow.tenant_id == tenant_id)
+        )
         return _dataset(row) if row is not None else None
 
     def add(
         self,
         *,
+        tenant_id: int,
         sha256: str,
         name: str,
         file_format: str,
@@ -130,6 +306,7 @@ class DatasetRepository:
     ) -> DatasetRecord:
         """Insert a dataset (raises ``IntegrityError`` at flush if the sha256 exists)."""
         row = DatasetRow(
+            tenant_id=tenant_id,
             sha256=sha256,
             name=name,
             file_format=file_format,
@@ -143,12 +320,15 @@ class DatasetRepository:
         self.session.flush()
         return _dataset(row)
 
-    def page(self, *, offset: int = 0, limit: int = 100) -> tuple[list[DatasetRecord], int]:
-        """A page of datasets (newest last) and the total count."""
+    def page(
+        self, *, tenant_id: int, offset: int = 0, limit: int = 100
+    ) -> tuple[list[DatasetRecord], int]:
+        """A page of the tenant's datasets (newest last) and their total count."""
+        mine = DatasetRow.tenant_id == tenant_id
         rows = self.session.scalars(
-            select(DatasetRow).order_by(DatasetRow.id).offset(offset).limit(limit)
+            select(DatasetRow).where(mine).order_by(DatasetRow.id).offset(offset).limit(limit)
         )
-        total = self.session.scalar(select(func.count()).select_from(DatasetRow)) or 0
+        total = self.session.scalar(select(func.count()).select_from(DatasetRow).where(mine)) or 0
         return [_dataset(r) for r in rows], total
 
 
@@ -158,15 +338,18 @@ class TaskRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, task_id: int) -> TaskRecord | None:
-        """The task with this id, or None."""
+    def get(self, task_id: int, *, tenant_id: int | None) -> TaskRecord | None:
+        """The task with this id if ``tenant_id`` owns it (None: any tenant), or None."""
         row = self.session.get(TaskRow, task_id)
-        return _task(row) if row is not None else None
+        return _task(row) if row is not None and _owned(row, tenant_id) else None
 
-    def find(self, dataset_id: int, target: str, task_type: str, metric: str) -> TaskRecord | None:
-        """The task defining exactly this problem, or None."""
+    def find(
+        self, dataset_id: int, target: str, task_type: str, metric: str, *, tenant_id: int
+    ) -> TaskRecord | None:
+        """The tenant's task defining exactly this problem, or None."""
         row = self.session.scalar(
             select(TaskRow).where(
+                TaskRow.tenant_id == tenant_id,
                 TaskRow.dataset_id == dataset_id,
                 TaskRow.target == target,
                 TaskRow.task_type == task_type,
@@ -178,6 +361,7 @@ class TaskRepository:
     def add(
         self,
         *,
+        tenant_id: int,
         dataset_id: int,
         target: str,
         task_type: str,
@@ -186,6 +370,7 @@ class TaskRepository:
     ) -> TaskRecord:
         """Insert a task (raises ``IntegrityError`` at flush if the same problem exists)."""
         row = TaskRow(
+            tenant_id=tenant_id,
             dataset_id=dataset_id,
             target=target,
             task_type=task_type,
@@ -197,19 +382,26 @@ class TaskRepository:
         self.session.flush()
         return _task(row)
 
-    def page(self, *, offset: int = 0, limit: int = 100) -> tuple[list[TaskRecord], int]:
-        """A page of tasks (oldest first) and the total count."""
+    def page(
+        self, *, tenant_id: int, offset: int = 0, limit: int = 100
+    ) -> tuple[list[TaskRecord], int]:
+        """A page of the tenant's tasks (oldest first) and their total count."""
+        mine = TaskRow.tenant_id == tenant_id
         rows = self.session.scalars(
-            select(TaskRow).order_by(TaskRow.id).offset(offset).limit(limit)
+            select(TaskRow).where(mine).order_by(TaskRow.id).offset(offset).limit(limit)
         )
-        total = self.session.scalar(select(func.count()).select_from(TaskRow)) or 0
+        total = self.session.scalar(select(func.count()).select_from(TaskRow).where(mine)) or 0
         return [_task(r) for r in rows], total
 
-    def all_except(self, task_id: int, *, task_type: str) -> list[TaskRecord]:
-        """Every other task of the same task type (the candidates of a similarity search)."""
+    def all_except(self, task_id: int, *, task_type: str, tenant_id: int) -> list[TaskRecord]:
+        """The tenant's other tasks of the same type (the candidates of a similarity search)."""
         rows = self.session.scalars(
             select(TaskRow)
-            .where(TaskRow.id != task_id, TaskRow.task_type == task_type)
+            .where(
+                TaskRow.tenant_id == tenant_id,
+                TaskRow.id != task_id,
+                TaskRow.task_type == task_type,
+            )
             .order_by(TaskRow.id)
         )
         return [_task(r) for r in rows]
@@ -224,6 +416,7 @@ class StudyRepository:
     def add(
         self,
         *,
+        tenant_id: int,
         task_id: int,
         n_trials: int,
         timeout_s: float | None,
@@ -236,6 +429,7 @@ class StudyRepository:
     ) -> StudyRecord:
         """Insert a queued study."""
         row = StudyRow(
+            tenant_id=tenant_id,
             task_id=task_id,
             status="queued",
             n_trials=n_trials,
@@ -255,17 +449,17 @@ class StudyRepository:
         self.session.flush()
         return _study(row)
 
-    def get(self, study_id: int) -> StudyRecord | None:
-        """The study with this id, or None."""
+    def get(self, study_id: int, *, tenant_id: int | None) -> StudyRecord | None:
+        """The study with this id if ``tenant_id`` owns it (None: any tenant), or None."""
         row = self.session.get(StudyRow, study_id, populate_existing=True)
-        return _study(row) if row is not None else None
+        return _study(row) if row is not None and _owned(row, tenant_id) else None
 
     def page(
-        self, *, task_id: int | None = None, offset: int = 0, limit: int = 100
+        self, *, tenant_id: int, task_id: int | None = None, offset: int = 0, limit: int = 100
     ) -> tuple[list[StudyRecord], int]:
-        """A page of studies (optionally of one task) and the total count."""
-        query = select(StudyRow)
-        count = select(func.count()).select_from(StudyRow)
+        """A page of the tenant's studies (optionally of one task) and their total count."""
+        query = select(StudyRow).where(StudyRow.tenant_id == tenant_id)
+        count = select(func.count()).select_from(StudyRow).where(StudyRow.tenant_id == tenant_id)
         if task_id is not None:
             query = query.where(StudyRow.task_id == task_id)
             count = count.where(StudyRow.task_id == task_id)
@@ -374,6 +568,7 @@ class TrialRepository:
     def start(
         self,
         *,
+        tenant_id: int,
         study_id: int,
         number: int,
         source: str,
@@ -383,6 +578,7 @@ class TrialRepository:
     ) -> TrialRecord:
         """Record a trial that a worker has begun."""
         row = TrialRow(
+            tenant_id=tenant_id,
             study_id=study_id,
             number=number,
             source=source,
@@ -441,17 +637,25 @@ class TrialRepository:
         """The complete trial with the best score (ties: the earliest), or None."""
         return self._best(select(TrialRow).where(TrialRow.study_id == study_id), maximize)
 
-    def best_of_task(self, task_id: int, *, maximize: bool) -> TrialRecord | None:
-        """The best complete trial over all studies of a task, or None."""
-        query = select(TrialRow).join(StudyRow).where(StudyRow.task_id == task_id)
+    def best_of_task(self, task_id: int, *, tenant_id: int, maximize: bool) -> TrialRecord | None:
+        """The best complete trial over all of the tenant's studies of a task, or None."""
+        query = (
+            select(TrialRow)
+            .join(StudyRow)
+            .where(StudyRow.task_id == task_id, TrialRow.tenant_id == tenant_id)
+        )
         return self._best(query, maximize)
 
-    def complete_of_task(self, task_id: int) -> list[TrialRecord]:
-        """Every complete trial of a task's studies (what was observed on its dataset)."""
+    def complete_of_task(self, task_id: int, *, tenant_id: int) -> list[TrialRecord]:
+        """Every complete trial of the tenant's studies of a task (what was observed on it)."""
         rows = self.session.scalars(
             select(TrialRow)
             .join(StudyRow)
-            .where(StudyRow.task_id == task_id, TrialRow.state == "complete")
+            .where(
+                StudyRow.task_id == task_id,
+                TrialRow.tenant_id == tenant_id,
+                TrialRow.state == "complete",
+            )
             .order_by(TrialRow.id)
         )
         return [_trial(r) for r in rows]

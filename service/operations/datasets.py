@@ -40,12 +40,18 @@ def _default_name(filename: str | None, sha256: str) -> str:
 
 
 def register_dataset(
-    ctx: ServiceContext, stream: BinaryIO, *, filename: str | None = None, name: str | None = None
+    ctx: ServiceContext,
+    tenant_id: int,
+    stream: BinaryIO,
+    *,
+    filename: str | None = None,
+    name: str | None = None,
 ) -> tuple[DatasetPublic, bool]:
-    """Store an uploaded table; returns the dataset and whether it is new.
+    """Store an uploaded table for a tenant; returns the dataset and whether it is new.
 
-    The same bytes again return the existing dataset (``False``). Nothing is left behind when the
-    upload is rejected: the temporary file is removed and no row is written.
+    The same bytes again from the same tenant return its existing dataset (``False``); another
+    tenant gets a dataset of its own (the file on disk is shared, the rows are not). Nothing is
+    left behind when the upload is rejected: the temporary file is removed and no row is written.
 
     Raises:
         PayloadTooLargeError: larger than ``max_upload_bytes``.
@@ -53,7 +59,9 @@ def register_dataset(
     """
     with ctx.files.receive(stream, max_bytes=ctx.settings.max_upload_bytes) as received:
         with ctx.db.session() as session:
-            existing = DatasetRepository(session).get_by_sha256(received.sha256)
+            existing = DatasetRepository(session).get_by_sha256(
+                received.sha256, tenant_id=tenant_id
+            )
         if existing is not None:
             ctx.files.store(received, existing.file_format)  # restores a lost file; else no-op
             return to_public(existing), False
@@ -62,6 +70,7 @@ def register_dataset(
         try:
             with ctx.db.session() as session:
                 record = DatasetRepository(session).add(
+                    tenant_id=tenant_id,
                     sha256=received.sha256,
                     name=(name or "").strip()[:255] or _default_name(filename, received.sha256),
                     file_format=file_format,
@@ -73,7 +82,9 @@ def register_dataset(
         except IntegrityError:
             # The same bytes were registered concurrently: the stored file is identical, keep it.
             with ctx.db.session() as session:
-                raced = DatasetRepository(session).get_by_sha256(received.sha256)
+                raced = DatasetRepository(session).get_by_sha256(
+                    received.sha256, tenant_id=tenant_id
+                )
             if raced is None:
                 raise
             return to_public(raced), False
@@ -84,18 +95,19 @@ def register_dataset(
     return to_public(record), True
 
 
-def get_dataset_record(ctx: ServiceContext, dataset_id: int) -> DatasetRecord:
-    """The dataset ``dataset_id``; :class:`NotFoundError` if there is none."""
+def get_dataset_record(ctx: ServiceContext, tenant_id: int, dataset_id: int) -> DatasetRecord:
+    """The tenant's dataset ``dataset_id``; :class:`NotFoundError` if it has none (or another
+    tenant owns it: foreign ids are indistinguishable from unknown ones)."""
     with ctx.db.session() as session:
-        record = DatasetRepository(session).get(dataset_id)
+        record = DatasetRepository(session).get(dataset_id, tenant_id=tenant_id)
     if record is None:
         raise NotFoundError(f"dataset {dataset_id} not found")
     return record
 
 
-def get_dataset(ctx: ServiceContext, dataset_id: int) -> DatasetPublic:
-    """The API view of dataset ``dataset_id`` (:class:`NotFoundError` if there is none)."""
-    return to_public(get_dataset_record(ctx, dataset_id))
+def get_dataset(ctx: ServiceContext, tenant_id: int, dataset_id: int) -> DatasetPublic:
+    """The API view of the tenant's dataset ``dataset_id`` (:class:`NotFoundError` if none)."""
+    return to_public(get_dataset_record(ctx, tenant_id, dataset_id))
 
 
 def dataset_path(ctx: ServiceContext, record: DatasetRecord) -> Path:

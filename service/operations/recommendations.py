@@ -30,7 +30,7 @@ def observed_on_task(ctx: ServiceContext, task: TaskRecord) -> list[tuple[dict[s
     if task.metric != advisor.kb.metric:
         return []
     with ctx.db.session() as session:
-        trials = TrialRepository(session).complete_of_task(task.id)
+        trials = TrialRepository(session).complete_of_task(task.id, tenant_id=task.tenant_id)
     return [
         ({"learner": t.learner, "params": t.params}, float(t.score))
         for t in trials
@@ -39,16 +39,23 @@ def observed_on_task(ctx: ServiceContext, task: TaskRecord) -> list[tuple[dict[s
 
 
 def recommend_for_task(
-    ctx: ServiceContext, task_id: int, *, k: int = 5, learners: list[str] | None = None
+    ctx: ServiceContext,
+    tenant_id: int,
+    task_id: int,
+    *,
+    k: int = 5,
+    learners: list[str] | None = None,
 ) -> RecommendationsPublic:
-    """Up to ``k`` configurations for a registered task, informed by its run history so far.
+    """Up to ``k`` configurations for the tenant's task, informed by its run history so far.
+
+    The meta-model knows only the public knowledge base; the run history is the tenant's own.
 
     Raises:
         NotFoundError: unknown task. ServiceUnavailableError: no meta-model loaded.
         ConflictError: the knowledge base does not cover the task type.
         UnknownLearnerError: a learner name the search space does not define.
     """
-    task = get_task_record(ctx, task_id)
+    task = get_task_record(ctx, tenant_id, task_id)
     advisor = ctx.advisor
     items = advisor.recommend(
         task.metafeatures,
@@ -62,17 +69,21 @@ def recommend_for_task(
     )
 
 
-def similar_to_task(ctx: ServiceContext, task_id: int, *, k: int = 5) -> SimilarPublic:
-    """The ``k`` closest past problems: other service tasks and knowledge-base datasets.
+def similar_to_task(
+    ctx: ServiceContext, tenant_id: int, task_id: int, *, k: int = 5
+) -> SimilarPublic:
+    """The ``k`` closest past problems: the tenant's other tasks and knowledge-base datasets.
 
     Service tasks carry their best configuration so far; distances of both kinds are on the
     meta-model's scale, so one ranking covers both.
     """
-    task = get_task_record(ctx, task_id)
+    task = get_task_record(ctx, tenant_id, task_id)
     advisor = ctx.advisor
     items: list[SimilarItem] = []
     with ctx.db.session() as session:
-        others = TaskRepository(session).all_except(task.id, task_type=task.task_type)
+        others = TaskRepository(session).all_except(
+            task.id, task_type=task.task_type, tenant_id=tenant_id
+        )
     if others:
         distances = advisor.distances(task.metafeatures, [o.metafeatures for o in others])
         ranked = sorted(
@@ -82,7 +93,9 @@ def similar_to_task(ctx: ServiceContext, task_id: int, *, k: int = 5) -> Similar
         with ctx.db.session() as session:
             trials = TrialRepository(session)
             for distance, other in ranked:
-                best = trials.best_of_task(other.id, maximize=METRICS[other.metric].maximize)
+                best = trials.best_of_task(
+                    other.id, tenant_id=tenant_id, maximize=METRICS[other.metric].maximize
+                )
                 items.append(
                     SimilarItem(
                         source="service",
@@ -126,6 +139,7 @@ def _kb_best(ctx: ServiceContext, dataset_id: int) -> BestTrial | None:
 
 def recommend_for_upload(
     ctx: ServiceContext,
+    tenant_id: int,
     stream: BinaryIO,
     *,
     filename: str | None,
@@ -136,9 +150,10 @@ def recommend_for_upload(
     learners: list[str] | None = None,
 ) -> RecommendationsPublic:
     """Upload (or find) a dataset, define (or find) the task, and recommend: one call for CI."""
-    dataset, _ = register_dataset(ctx, stream, filename=filename)
+    dataset, _ = register_dataset(ctx, tenant_id, stream, filename=filename)
     task, _ = create_task(
         ctx,
+        tenant_id,
         TaskCreate(dataset_id=dataset.id, target=target, task_type=task_type, metric=metric),  # type: ignore[arg-type]
     )
-    return recommend_for_task(ctx, task.id, k=k, learners=learners)
+    return recommend_for_task(ctx, tenant_id, task.id, k=k, learners=learners)

@@ -54,8 +54,9 @@ def _learners(requested: list[str] | None, task_type: str) -> list[str]:
     return names
 
 
-def create_study(ctx: ServiceContext, request: StudyCreate) -> StudyPublic:
-    """Queue a study: recommend the warm start, create the Optuna study with it enqueued.
+def create_study(ctx: ServiceContext, tenant_id: int, request: StudyCreate) -> StudyPublic:
+    """Queue a study of the tenant's task: recommend the warm start, create the Optuna study with
+    it enqueued.
 
     ``warm_start`` None means 5 when the knowledge base covers the task type (and a meta-model is
     loaded), else 0. The warm start never exceeds ``n_trials``.
@@ -66,8 +67,10 @@ def create_study(ctx: ServiceContext, request: StudyCreate) -> StudyPublic:
         ServiceUnavailableError: an explicit warm start with no meta-model loaded.
         UnknownLearnerError: a learner that does not serve the task type.
     """
-    task = get_task_record(ctx, request.task_id)
-    dataset_path(ctx, get_dataset_record(ctx, task.dataset_id))  # fail now, not in a worker
+    task = get_task_record(ctx, tenant_id, request.task_id)
+    dataset_path(
+        ctx, get_dataset_record(ctx, tenant_id, task.dataset_id)
+    )  # fail now, not in a worker
     learners = _learners(request.learners, task.task_type)
     metric = METRICS[task.metric]
     k = request.warm_start
@@ -93,6 +96,7 @@ def create_study(ctx: ServiceContext, request: StudyCreate) -> StudyPublic:
     try:
         with ctx.db.session() as session:
             record = StudyRepository(session).add(
+                tenant_id=tenant_id,
                 task_id=task.id,
                 n_trials=request.n_trials,
                 timeout_s=request.timeout_s,
@@ -146,32 +150,39 @@ def _public(ctx: ServiceContext, record: StudyRecord, metric_name: str) -> Study
     )
 
 
-def get_study_record(ctx: ServiceContext, study_id: int) -> StudyRecord:
-    """The study ``study_id``; :class:`NotFoundError` if there is none."""
+def get_study_record(ctx: ServiceContext, tenant_id: int, study_id: int) -> StudyRecord:
+    """The tenant's study ``study_id``; :class:`NotFoundError` if it has none."""
     with ctx.db.session() as session:
-        record = StudyRepository(session).get(study_id)
+        record = StudyRepository(session).get(study_id, tenant_id=tenant_id)
     if record is None:
         raise NotFoundError(f"study {study_id} not found")
     return record
 
 
-def get_study(ctx: ServiceContext, study_id: int) -> StudyPublic:
-    """The API view of a study, with counts and the best trial so far."""
-    record = get_study_record(ctx, study_id)
-    return _public(ctx, record, get_task_record(ctx, record.task_id).metric)
+def get_study(ctx: ServiceContext, tenant_id: int, study_id: int) -> StudyPublic:
+    """The API view of the tenant's study, with counts and the best trial so far."""
+    record = get_study_record(ctx, tenant_id, study_id)
+    return _public(ctx, record, get_task_record(ctx, tenant_id, record.task_id).metric)
 
 
 def list_studies(
-    ctx: ServiceContext, *, task_id: int | None = None, offset: int = 0, limit: int = 100
+    ctx: ServiceContext,
+    tenant_id: int,
+    *,
+    task_id: int | None = None,
+    offset: int = 0,
+    limit: int = 100,
 ) -> StudiesPublic:
-    """A page of studies, oldest first (optionally of one task)."""
+    """A page of the tenant's studies, oldest first (optionally of one task)."""
     with ctx.db.session() as session:
-        records, total = StudyRepository(session).page(task_id=task_id, offset=offset, limit=limit)
+        records, total = StudyRepository(session).page(
+            tenant_id=tenant_id, task_id=task_id, offset=offset, limit=limit
+        )
     metrics: dict[int, str] = {}
     items = []
     for record in records:
         if record.task_id not in metrics:
-            metrics[record.task_id] = get_task_record(ctx, record.task_id).metric
+            metrics[record.task_id] = get_task_record(ctx, tenant_id, record.task_id).metric
         items.append(_public(ctx, record, metrics[record.task_id]))
     return StudiesPublic(items=items, count=total)
 
@@ -192,26 +203,26 @@ def _trial_public(trial: TrialRecord) -> TrialPublic:
     )
 
 
-def list_trials(ctx: ServiceContext, study_id: int) -> TrialsPublic:
-    """All trials of a study, by number."""
-    get_study_record(ctx, study_id)
+def list_trials(ctx: ServiceContext, tenant_id: int, study_id: int) -> TrialsPublic:
+    """All trials of the tenant's study, by number."""
+    get_study_record(ctx, tenant_id, study_id)
     with ctx.db.session() as session:
         trials = TrialRepository(session).of_study(study_id)
     return TrialsPublic(items=[_trial_public(t) for t in trials], count=len(trials))
 
 
-def cancel_study(ctx: ServiceContext, study_id: int) -> StudyPublic:
+def cancel_study(ctx: ServiceContext, tenant_id: int, study_id: int) -> StudyPublic:
     """Cancel a queued or running study; workers stop it within one trial.
 
     Cancelling a cancelled study is a no-op. Raises :class:`ConflictError` for a study that
     already succeeded or failed.
     """
-    record = get_study_record(ctx, study_id)
+    record = get_study_record(ctx, tenant_id, study_id)
     if record.status != "cancelled":
         with ctx.db.session() as session:
             changed = StudyRepository(session).set_terminal(study_id, status="cancelled")
         if not changed:
-            current = get_study_record(ctx, study_id)
+            current = get_study_record(ctx, tenant_id, study_id)
             if current.status != "cancelled":
                 raise ConflictError(f"study {study_id} already {current.status}; nothing to cancel")
-    return get_study(ctx, study_id)
+    return get_study(ctx, tenant_id, study_id)

@@ -29,7 +29,9 @@ def to_public(record: TaskRecord) -> TaskPublic:
     )
 
 
-def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, bool]:
+def create_task(
+    ctx: ServiceContext, tenant_id: int, request: TaskCreate
+) -> tuple[TaskPublic, bool]:
     """Define a task; returns it and whether it is new (the same problem again returns the old).
 
     Raises:
@@ -37,13 +39,13 @@ def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, b
         InvalidRequestError: unknown target column, one class, unsuitable metric, ...
         InvalidInputError: the meta-features cannot be computed for this data.
     """
-    dataset = get_dataset_record(ctx, request.dataset_id)
+    dataset = get_dataset_record(ctx, tenant_id, request.dataset_id)
     frame, _ = read_table(dataset_path(ctx, dataset))
     problem = split_problem(frame, request.target, request.task_type)
     metric = get_metric(request.metric, problem.task_type)
     with ctx.db.session() as session:
         existing = TaskRepository(session).find(
-            dataset.id, request.target, problem.task_type, metric.name
+            dataset.id, request.target, problem.task_type, metric.name, tenant_id=tenant_id
         )
     if existing is not None:
         return to_public(existing), False
@@ -51,6 +53,7 @@ def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, b
     try:
         with ctx.db.session() as session:
             record = TaskRepository(session).add(
+                tenant_id=tenant_id,
                 dataset_id=dataset.id,
                 target=request.target,
                 task_type=problem.task_type,
@@ -60,7 +63,7 @@ def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, b
     except IntegrityError:
         with ctx.db.session() as session:
             raced = TaskRepository(session).find(
-                dataset.id, request.target, problem.task_type, metric.name
+                dataset.id, request.target, problem.task_type, metric.name, tenant_id=tenant_id
             )
         if raced is None:
             raise
@@ -68,22 +71,26 @@ def create_task(ctx: ServiceContext, request: TaskCreate) -> tuple[TaskPublic, b
     return to_public(record), True
 
 
-def get_task_record(ctx: ServiceContext, task_id: int) -> TaskRecord:
-    """The task ``task_id``; :class:`NotFoundError` if there is none."""
+def get_task_record(ctx: ServiceContext, tenant_id: int, task_id: int) -> TaskRecord:
+    """The tenant's task ``task_id``; :class:`NotFoundError` if it has none."""
     with ctx.db.session() as session:
-        record = TaskRepository(session).get(task_id)
+        record = TaskRepository(session).get(task_id, tenant_id=tenant_id)
     if record is None:
         raise NotFoundError(f"task {task_id} not found")
     return record
 
 
-def get_task(ctx: ServiceContext, task_id: int) -> TaskPublic:
-    """The API view of task ``task_id``."""
-    return to_public(get_task_record(ctx, task_id))
+def get_task(ctx: ServiceContext, tenant_id: int, task_id: int) -> TaskPublic:
+    """The API view of the tenant's task ``task_id``."""
+    return to_public(get_task_record(ctx, tenant_id, task_id))
 
 
-def list_tasks(ctx: ServiceContext, *, offset: int = 0, limit: int = 100) -> TasksPublic:
-    """A page of tasks, oldest first."""
+def list_tasks(
+    ctx: ServiceContext, tenant_id: int, *, offset: int = 0, limit: int = 100
+) -> TasksPublic:
+    """A page of the tenant's tasks, oldest first."""
     with ctx.db.session() as session:
-        records, total = TaskRepository(session).page(offset=offset, limit=limit)
+        records, total = TaskRepository(session).page(
+            tenant_id=tenant_id, offset=offset, limit=limit
+        )
     return TasksPublic(items=[to_public(r) for r in records], count=total)

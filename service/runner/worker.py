@@ -138,11 +138,13 @@ class Worker:
     # -- steps -----------------------------------------------------------------------------------
     def _plan(self, study_id: int, slot: int) -> _Plan:
         with self.ctx.db.session() as session:
-            study = StudyRepository(session).get(study_id)
+            study = StudyRepository(session).get(study_id, tenant_id=None)
         if study is None:
             raise LookupError(f"study {study_id} vanished")
-        task = get_task_record(self.ctx, study.task_id)
-        path = dataset_path(self.ctx, get_dataset_record(self.ctx, task.dataset_id))
+        task = get_task_record(self.ctx, study.tenant_id, study.task_id)
+        path = dataset_path(
+            self.ctx, get_dataset_record(self.ctx, study.tenant_id, task.dataset_id)
+        )
         seed = study.seed if study.seed is not None else study.id
         optuna_study = load_study(
             self.ctx.optuna_storage, study.optuna_study_name, seed=seed + slot
@@ -162,7 +164,7 @@ class Worker:
         with self.ctx.db.session() as session:
             studies = StudyRepository(session)
             if study.timeout_s is not None:
-                current = studies.get(study.id)
+                current = studies.get(study.id, tenant_id=None)
                 started = current.started_at if current is not None else None
                 if started is not None and time.time() - started.timestamp() >= study.timeout_s:
                     studies.close_budget(study.id)
@@ -192,6 +194,7 @@ class Worker:
             return False
         with self.ctx.db.session() as session:
             record = TrialRepository(session).start(
+                tenant_id=study.tenant_id,
                 study_id=study.id,
                 number=trial.number,
                 source=source,

@@ -130,16 +130,19 @@ def seed_task(
     metric: str = "balanced_accuracy",
 ) -> int:
     """Upload ``frame`` through the API and insert its task directly (fixed meta-features)."""
-    from service.db import TaskRepository
+    from service.db import DatasetRepository, TaskRepository
 
     dataset = upload(client, to_csv(frame))
     ctx = client.app.state.context  # type: ignore[attr-defined]
     with ctx.db.session() as session:
+        owner = DatasetRepository(session).get(dataset["id"], tenant_id=None)
+        assert owner is not None
         repo = TaskRepository(session)
-        existing = repo.find(dataset["id"], target, task_type, metric)
+        existing = repo.find(dataset["id"], target, task_type, metric, tenant_id=owner.tenant_id)
         if existing is not None:
             return existing.id
         return repo.add(
+            tenant_id=owner.tenant_id,
             dataset_id=dataset["id"],
             target=target,
             task_type=task_type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optuna
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -11,7 +12,15 @@ from service.db import migrate
 from service.db.engine import make_engine
 from service.db.models import Base
 
-SERVICE_TABLES = {"ws_datasets", "ws_tasks", "ws_studies", "ws_trials"}
+SERVICE_TABLES = {
+    "ws_datasets",
+    "ws_tasks",
+    "ws_studies",
+    "ws_trials",
+    "ws_tenants",
+    "ws_api_keys",
+    "ws_idempotency_keys",
+}
 
 
 def _tables(url: str) -> set[str]:
@@ -37,12 +46,68 @@ def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
     assert state.at_head and state.current == migrate.head_revision()
 
 
+def _columns(url: str, table: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
 def test_each_revision_downgrades_one_step(empty_database_url: str) -> None:
     url = empty_database_url
     migrate.upgrade(url)
-    migrate.downgrade(url, "-1")
+    migrate.downgrade(url, "-1")  # 0004 -> 0003: idempotency keys gone
+    assert "ws_idempotency_keys" not in _tables(url) and "ws_api_keys" in _tables(url)
+    migrate.downgrade(url, "-1")  # 0003 -> 0002: tenants gone, rows unowned again
+    assert "ws_tenants" not in _tables(url) and "ws_studies" in _tables(url)
+    assert "tenant_id" not in _columns(url, "ws_trials")
+    migrate.downgrade(url, "-1")  # 0002 -> 0001
     assert "ws_studies" not in _tables(url) and "ws_tasks" in _tables(url)
     migrate.upgrade(url)
+
+
+def test_existing_rows_go_to_the_local_tenant(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate.upgrade(url, "0002")
+    engine = make_engine(url)
+    row = (
+        "INSERT INTO ws_datasets (sha256, name, file_format, size_bytes, n_rows, n_columns, "
+        "columns, created_at) VALUES (:sha, 'd', 'csv', 1, 1, 1, '[]', '2025-01-01 00:00:00')"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(row), {"sha": "a" * 64})
+        migrate.upgrade(url)
+        with engine.begin() as connection:
+            owners = connection.execute(
+                sa.text(
+                    "SELECT d.tenant_id, t.name FROM ws_datasets d "
+                    "JOIN ws_tenants t ON t.id = d.tenant_id"
+                )
+            ).all()
+            assert [tuple(r) for r in owners] == [(1, "local")]
+            # Per-tenant content: another tenant may now store the same bytes.
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ws_tenants (name, created_at) VALUES ('b', '2025-01-01 00:00:00')"
+                )
+            )
+            other = connection.scalar(sa.text("SELECT id FROM ws_tenants WHERE name = 'b'"))
+            connection.execute(
+                sa.text(
+                    row.replace("(sha256,", "(tenant_id, sha256,").replace("(:sha,", "(:t, :sha,")
+                ),
+                {"sha": "a" * 64, "t": other},
+            )
+        with pytest.raises(RuntimeError, match="more than one tenant"):
+            migrate.downgrade(url, "0002")
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM ws_datasets WHERE tenant_id <> 1"))
+        migrate.downgrade(url, "0002")
+        assert "tenant_id" not in _columns(url, "ws_datasets")
+    finally:
+        engine.dispose()
 
 
 def test_autogenerate_finds_no_drift(empty_database_url: str) -> None:

@@ -46,7 +46,7 @@ def test_trials_run_in_a_child_process_and_are_failed_at_the_time_limit(
 def _optuna_name(ctx: ServiceContext, study_id: int) -> str:
     from service.operations.studies import get_study_record
 
-    return get_study_record(ctx, study_id).optuna_study_name
+    return get_study_record(ctx, ctx.local_tenant_id, study_id).optuna_study_name
 
 
 def _work(settings: dict[str, Any], barrier: Any, results: Any) -> None:
