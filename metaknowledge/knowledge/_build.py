@@ -57,7 +57,8 @@ OBOE_LEARNERS: Mapping[str, str] = {
     "ExtraTrees": "extra_trees",
 }
 
-#: Quality name under which Oboe's column count (after its one-hot encoding) is stored.
+#: Quality name under which Oboe's column count is stored: the table's width after one-hot
+#: encoding of the predictors, plus one for the label column (as Oboe counted it).
 ENCODED_WIDTH = "NumberOfFeaturesAfterEncoding"
 
 Downloader = Callable[[SourceArtifact, Path], None]
