@@ -22,7 +22,7 @@ from metaknowledge.evaluation import (
     RandomOrder,
     evaluate_proposer,
 )
-from metaknowledge.knowledge import default_snapshot_dir, load_knowledge_base
+from metaknowledge.knowledge import default_snapshot_dir, load_knowledge_base, write_snapshot
 from metaknowledge.knowledge._build import build_snapshot, default_cache_dir
 from metaknowledge.metamodel import MetaModel, Proposer
 
@@ -203,3 +203,71 @@ def _typed(factory: Any) -> Any:
         return proposer
 
     return make
+
+
+def default_openml_dir() -> Path:
+    """``$WARMSTART_HOME/knowledge/openml`` (``WARMSTART_HOME`` defaults to ``.warmstart``)."""
+    return Path(os.environ.get("WARMSTART_HOME", ".warmstart")) / "knowledge" / "openml"
+
+
+@app.command("ingest-openml")
+def ingest_openml_command(
+    suite: Annotated[
+        list[int] | None,
+        typer.Option("--suite", help="Benchmark suite id (repeatable; default 99, OpenML-CC18)."),
+    ] = None,
+    task: Annotated[
+        list[int] | None, typer.Option("--task", help="Task id (repeatable; replaces the suite).")
+    ] = None,
+    flow: Annotated[
+        list[int] | None, typer.Option("--flow", help="Only runs of this flow id (repeatable).")
+    ] = None,
+    metric: Annotated[str, typer.Option(help="OpenML evaluation measure.")] = "unweighted_recall",
+    max_runs: Annotated[int, typer.Option(min=1, help="At most N evaluations per task.")] = 10_000,
+    cache: Annotated[
+        Path | None, typer.Option(help="openml cache and resume state (default: OUT/cache).")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="OpenML API root (default https://www.openml.org/api/v1/xml)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Snapshot directory to write (default $WARMSTART_HOME/knowledge/openml)."
+        ),
+    ] = None,
+) -> None:
+    """Pull run histories from OpenML into a knowledge-base snapshot (resumable).
+
+    Task ids replace the default suite unless --suite is also given. An interrupted ingestion
+    resumes where it stopped when run again with the same options.
+    """
+    from metaknowledge.knowledge import ingest_openml
+
+    out_dir = out or default_openml_dir()
+    suites = suite if suite is not None else ([] if task else [99])
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("OpenML", total=None)
+
+        def tick(message: str, done: int, total: int) -> None:
+            progress.update(bar, description=message, completed=done, total=total)
+
+        result = ingest_openml(
+            suites=suites,
+            task_ids=task,
+            flows=flow,
+            metric=metric,
+            max_runs=max_runs,
+            cache_dir=cache or out_dir / "cache",
+            server=server,
+            progress=tick,
+        )
+    write_snapshot(result.knowledge_base, out_dir)
+    typer.echo("\n".join([*result.summary_lines(), f"wrote {out_dir}"]))
