@@ -31,7 +31,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file under home"
     )
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        gt=0,
+        description="largest upload in bytes, and the most a gzip upload may decompress to",
+    )
+    max_upload_rows: int = Field(default=1_000_000, gt=0, description="most data rows of an upload")
+    max_upload_columns: int = Field(default=10_000, ge=2, description="most columns of an upload")
     workers: int = Field(default=1, ge=0, description="local workers started by `serve`")
     cv_folds: int = Field(default=5, ge=2, le=20)
     trial_timeout_s: float | None = Field(

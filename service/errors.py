@@ -12,6 +12,7 @@ __all__ = [
     "ConflictError",
     "DatabaseNotReadyError",
     "InvalidRequestError",
+    "InvalidTableError",
     "InvalidUploadError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -67,12 +68,16 @@ class InvalidUploadError(InvalidRequestError):
     """An uploaded file that cannot be read as a table (empty, not UTF-8, malformed, 1 column)."""
 
 
+class InvalidTableError(InvalidRequestError):
+    """A readable upload that cannot be a dataset as it is (duplicate or empty column names)."""
+
+
 class UnsupportedMediaTypeError(InvalidRequestError):
     """An uploaded file that is not CSV, Parquet or ARFF."""
 
 
 class PayloadTooLargeError(InvalidRequestError):
-    """An upload larger than ``Settings.max_upload_bytes``."""
+    """An upload over a limit: ``max_upload_bytes`` (also once decompressed), rows or columns."""
 
 
 class ServiceUnavailableError(ServiceError):

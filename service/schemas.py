@@ -7,7 +7,7 @@ responses into the same models.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ __all__ = [
     "BestTrial",
     "ColumnPublic",
     "DatasetPublic",
+    "ErrorPublic",
     "EvidencePublic",
     "HealthPublic",
     "RecommendationPublic",
@@ -36,8 +37,20 @@ TaskType = Literal["classification", "regression"]
 StudyStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
+#: Ids are 32-bit database integers: a larger one is a 422, not an overflow in the driver.
+MAX_ID = 2**31 - 1
+DatabaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ErrorPublic(_Model):
+    """Every error answer. ``detail`` is a message, or for a request that does not match the
+    schema FastAPI's list of validation issues."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class ColumnPublic(_Model):
@@ -65,7 +78,7 @@ class DatasetPublic(_Model):
 class TaskCreate(_Model):
     """A learning problem on an uploaded dataset (task type inferred from the target if omitted)."""
 
-    dataset_id: int
+    dataset_id: DatabaseId
     target: str = Field(min_length=1)
     task_type: TaskType | None = None
     metric: str | None = None
@@ -155,7 +168,7 @@ class SimilarPublic(_Model):
 class StudyCreate(_Model):
     """A study of a task: ``n_trials`` evaluations, the first ``warm_start`` from the meta-model."""
 
-    task_id: int
+    task_id: DatabaseId
     n_trials: int = Field(default=30, ge=1, le=100_000)
     timeout_s: float | None = Field(default=None, gt=0)
     warm_start: int | None = Field(
@@ -164,7 +177,7 @@ class StudyCreate(_Model):
         le=100,
         description="warm-start trials; default 5 when the knowledge base covers the task, else 0",
     )
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_ID)
     learners: list[str] | None = Field(default=None, min_length=1)
 
 

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from service.api.deps import ContextDep, RateLimitsDep, ReaderDep, WriterDep
+from service.api.deps import (
+    ContextDep,
+    IdPath,
+    RateLimitsDep,
+    ReaderDep,
+    WriterDep,
+)
 from service.api.idempotency import IdempotencyDep
 from service.operations import datasets
 from service.schemas import DatasetPublic
@@ -43,6 +49,6 @@ def upload_dataset(
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
-def get_dataset(ctx: ContextDep, principal: ReaderDep, dataset_id: int) -> DatasetPublic:
+def get_dataset(ctx: ContextDep, principal: ReaderDep, dataset_id: IdPath) -> DatasetPublic:
     """One of the caller's datasets (404 if unknown or another tenant's)."""
     return datasets.get_dataset(ctx, principal.tenant_id, dataset_id)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.ratelimit import RateLimits
 from service.context import ServiceContext
 from service.errors import AuthenticationError, PermissionDeniedError
 from service.operations.access import Principal, authenticate, local_principal
+from service.schemas import MAX_ID
+
+#: A resource id in a path, or filtering a list: 1 to the largest database id (else 422).
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+#: How many items of a list to skip.
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 __all__ = [
     "ContextDep",
+    "IdPath",
+    "IdQuery",
+    "OffsetQuery",
     "PrincipalDep",
     "RateLimitsDep",
     "ReaderDep",

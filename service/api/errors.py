@@ -6,6 +6,7 @@ Every error response is JSON ``{"detail": "..."}``. Bad input is a 4xx; only bug
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,8 +26,9 @@ from service.errors import (
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
+from service.schemas import ErrorPublic
 
-__all__ = ["STATUS_BY_ERROR", "install_error_handlers", "status_for"]
+__all__ = ["ERROR_RESPONSES", "STATUS_BY_ERROR", "install_error_handlers", "status_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,24 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ServiceError, 500),
     (MetaknowledgeError, 500),
 )
+
+
+#: The error answers declared in the OpenAPI schema of every route (the fuzz test holds us to it).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": description}
+    for status, description in (
+        (400, "unreadable upload (empty, not UTF-8, malformed, broken gzip/Parquet/ARFF)"),
+        (401, "missing, unknown or revoked API key"),
+        (403, "the API key lacks the scope"),
+        (404, "unknown id, or another tenant's"),
+        (409, "conflicts with the current state, or a retry while the first is handled"),
+        (413, "over an upload limit (bytes, decompressed bytes, rows, columns)"),
+        (415, "not CSV, Parquet or ARFF (optionally gzipped)"),
+        (422, "invalid request"),
+        (429, "rate limit; see Retry-After"),
+        (503, "the database or the meta-model is not available"),
+    )
+}
 
 
 def status_for(error: Exception) -> int:

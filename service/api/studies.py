@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from service.api.deps import ContextDep, RateLimitsDep, ReaderDep, WriterDep
+from service.api.deps import (
+    ContextDep,
+    IdPath,
+    IdQuery,
+    OffsetQuery,
+    RateLimitsDep,
+    ReaderDep,
+    WriterDep,
+)
 from service.api.idempotency import IdempotencyDep
 from service.operations import studies
 from service.schemas import StudiesPublic, StudyCreate, StudyPublic, TrialsPublic
@@ -37,8 +45,8 @@ def create_study(
 def list_studies(
     ctx: ContextDep,
     principal: ReaderDep,
-    task_id: int | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    task_id: IdQuery = None,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> StudiesPublic:
     """A page of studies, oldest first (optionally of one task)."""
@@ -48,18 +56,18 @@ def list_studies(
 
 
 @router.get("/{study_id}", response_model=StudyPublic)
-def get_study(ctx: ContextDep, principal: ReaderDep, study_id: int) -> StudyPublic:
+def get_study(ctx: ContextDep, principal: ReaderDep, study_id: IdPath) -> StudyPublic:
     """A study's status, progress and best trial."""
     return studies.get_study(ctx, principal.tenant_id, study_id)
 
 
 @router.get("/{study_id}/trials", response_model=TrialsPublic)
-def list_trials(ctx: ContextDep, principal: ReaderDep, study_id: int) -> TrialsPublic:
+def list_trials(ctx: ContextDep, principal: ReaderDep, study_id: IdPath) -> TrialsPublic:
     """The trials of a study, by number."""
     return studies.list_trials(ctx, principal.tenant_id, study_id)
 
 
 @router.post("/{study_id}/cancel", response_model=StudyPublic)
-def cancel_study(ctx: ContextDep, principal: WriterDep, study_id: int) -> StudyPublic:
+def cancel_study(ctx: ContextDep, principal: WriterDep, study_id: IdPath) -> StudyPublic:
     """Cancel a queued or running study (409 if it already finished)."""
     return studies.cancel_study(ctx, principal.tenant_id, study_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from service.api.deps import ContextDep, ReaderDep, WriterDep
+from service.api.deps import ContextDep, IdPath, OffsetQuery, ReaderDep, WriterDep
 from service.api.idempotency import IdempotencyDep
 from service.operations import recommendations, tasks
 from service.schemas import (
@@ -44,7 +44,7 @@ def create_task(
 def list_tasks(
     ctx: ContextDep,
     principal: ReaderDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TasksPublic:
     """A page of tasks, oldest first."""
@@ -52,7 +52,7 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-def get_task(ctx: ContextDep, principal: ReaderDep, task_id: int) -> TaskPublic:
+def get_task(ctx: ContextDep, principal: ReaderDep, task_id: IdPath) -> TaskPublic:
     """One of the caller's tasks (404 if unknown or another tenant's)."""
     return tasks.get_task(ctx, principal.tenant_id, task_id)
 
@@ -61,7 +61,7 @@ def get_task(ctx: ContextDep, principal: ReaderDep, task_id: int) -> TaskPublic:
 def similar(
     ctx: ContextDep,
     principal: ReaderDep,
-    task_id: int,
+    task_id: IdPath,
     k: Annotated[int, Query(ge=1, le=100)] = 5,
 ) -> SimilarPublic:
     """The k closest past problems: the caller's other tasks and knowledge-base datasets."""
@@ -70,7 +70,10 @@ def similar(
 
 @router.post("/{task_id}/recommendations", response_model=RecommendationsPublic)
 def recommend(
-    ctx: ContextDep, principal: ReaderDep, task_id: int, body: RecommendationsCreate | None = None
+    ctx: ContextDep,
+    principal: ReaderDep,
+    task_id: IdPath,
+    body: RecommendationsCreate | None = None,
 ) -> RecommendationsPublic:
     """Up to k configurations for the task, best first (creates nothing: the read scope)."""
     body = body or RecommendationsCreate()

@@ -35,6 +35,17 @@ SnapshotOption = Annotated[
 ]
 
 
+def _progress() -> Progress:
+    """The progress bar of long ``kb`` commands (on stderr, so stdout stays parseable)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
 @app.command()
 def build(
     cache: Annotated[Path | None, typer.Option(help="Where downloaded sources are kept.")] = None,
@@ -135,13 +146,7 @@ def evaluate(
                 continue
             jobs.append((name, factory, s))
     results: list[EvaluationResult] = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with _progress() as progress:
         for name, factory, s in jobs:
             task = progress.add_task(f"{name} ({s})", total=len(ids))
 
@@ -247,13 +252,7 @@ def ingest_openml_command(
 
     out_dir = out or default_openml_dir()
     suites = suite if suite is not None else ([] if task else [99])
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with _progress() as progress:
         bar = progress.add_task("OpenML", total=None)
 
         def tick(message: str, done: int, total: int) -> None:

@@ -12,7 +12,7 @@ from service.context import ServiceContext
 from service.db import DatasetRecord, DatasetRepository
 from service.errors import NotFoundError
 from service.schemas import ColumnPublic, DatasetPublic
-from service.tables import describe_columns, read_table
+from service.tables import TableLimits, describe_columns, read_table
 
 __all__ = ["dataset_path", "get_dataset", "get_dataset_record", "register_dataset", "to_public"]
 
@@ -35,7 +35,10 @@ def to_public(record: DatasetRecord) -> DatasetPublic:
 
 
 def _default_name(filename: str | None, sha256: str) -> str:
-    stem = PurePath(filename).stem if filename else ""
+    path = PurePath(filename) if filename else None
+    if path is not None and path.suffix.lower() == ".gz":
+        path = path.with_suffix("")
+    stem = path.stem if path is not None else ""
     return (stem or f"dataset-{sha256[:12]}")[:255]
 
 
@@ -53,9 +56,13 @@ def register_dataset(
     tenant gets a dataset of its own (the file on disk is shared, the rows are not). Nothing is
     left behind when the upload is rejected: the temporary file is removed and no row is written.
 
+    A gzip upload is stored decompressed (:mod:`service.filestore`).
+
     Raises:
-        PayloadTooLargeError: larger than ``max_upload_bytes``.
-        InvalidUploadError / UnsupportedMediaTypeError: see :func:`service.tables.read_table`.
+        PayloadTooLargeError: over ``max_upload_bytes`` (also once decompressed), or over
+            ``max_upload_rows`` / ``max_upload_columns``.
+        InvalidUploadError / InvalidTableError / UnsupportedMediaTypeError: see
+            :func:`service.tables.read_table`.
     """
     with ctx.files.receive(stream, max_bytes=ctx.settings.max_upload_bytes) as received:
         with ctx.db.session() as session:
@@ -65,7 +72,12 @@ def register_dataset(
         if existing is not None:
             ctx.files.store(received, existing.file_format)  # restores a lost file; else no-op
             return to_public(existing), False
-        frame, file_format = read_table(received.path)
+        limits = TableLimits(
+            max_rows=ctx.settings.max_upload_rows,
+            max_columns=ctx.settings.max_upload_columns,
+            max_bytes=ctx.settings.max_upload_bytes,
+        )
+        frame, file_format = read_table(received.path, limits=limits)
         _, newly_stored = ctx.files.store(received, file_format)
         try:
             with ctx.db.session() as session:
