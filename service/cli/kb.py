@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,7 +94,11 @@ def info(
     typer.echo("\n".join(lines))
 
 
-def _proposers(random_state: int) -> list[tuple[str, Any]]:
+ProposerFactory = Callable[[], Proposer]
+
+
+def _proposers(random_state: int) -> list[tuple[str, ProposerFactory]]:
+    """The proposers ``evaluate`` compares, baselines first."""
     return [
         ("random", lambda: RandomOrder(random_state=random_state)),
         ("average rank", AverageRank),
@@ -138,7 +143,7 @@ def evaluate(
     kb = load_knowledge_base(snapshot)
     ids = kb.dataset_ids[:datasets] if datasets else kb.dataset_ids
     settings = ("static", "sequential") if setting == "both" else (setting,)
-    jobs: list[tuple[str, Any, str]] = []
+    jobs: list[tuple[str, ProposerFactory, str]] = []
     for name, factory in _proposers(random_state):
         for s in settings:
             # Baselines other than random ignore observations: their sequential run = static.
@@ -153,11 +158,10 @@ def evaluate(
             def tick(done: int, total: int, task: Any = task) -> None:
                 progress.update(task, completed=done)
 
-            proposer_factory: Any = factory
             results.append(
                 evaluate_proposer(
                     kb,
-                    _typed(proposer_factory),
+                    factory,
                     name=name,
                     setting=s,
                     dataset_ids=ids,
@@ -200,14 +204,6 @@ def replace_marked_block(path: Path, marker: str, body: str) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
-
-
-def _typed(factory: Any) -> Any:
-    def make() -> Proposer:
-        proposer: Proposer = factory()
-        return proposer
-
-    return make
 
 
 def default_openml_dir() -> Path:
