@@ -72,8 +72,11 @@ def create_app(
             prepare_database(ctx)
             if advisor is not None:
                 ctx.set_advisor(advisor)
+                ctx.refresh_metamodels()
             elif load_metamodel:
                 ctx.load_advisor()
+            if advisor is not None or load_metamodel:
+                ctx.watch_metamodels()  # new versions from `kb refit` or a worker's refit
             app.state.context = ctx
             yield
         finally:

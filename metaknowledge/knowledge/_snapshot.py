@@ -1,6 +1,7 @@
 """Reading and writing the versioned, self-describing knowledge-base snapshot.
 
-A snapshot is a directory with two files:
+A snapshot is a directory with two files (the bundled classification snapshot is in
+``knowledge/data``, the regression one in ``knowledge/data/regression``):
 
 - ``snapshot.json``: the manifest (schema version, snapshot version, metric, dataset ids and names,
   config ids and their ``{"learner", "params"}``, meta-feature names, provenance, and the sha256 of
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaknowledge.exceptions import SnapshotError
+from metaknowledge.exceptions import InvalidInputError, SnapshotError
 from metaknowledge.knowledge._kb import KnowledgeBase, Provenance
 
 __all__ = [
@@ -40,18 +41,44 @@ MANIFEST_NAME = "snapshot.json"
 ARRAYS_NAME = "snapshot.npz"
 
 
-def default_snapshot_dir() -> Path:
-    """The directory of the snapshot bundled with the package."""
-    return Path(__file__).resolve().parent / "data"
+def default_snapshot_dir(task_type: str = "classification") -> Path:
+    """The directory of the snapshot bundled with the package for ``task_type``.
+
+    Classification: ``knowledge/data``; regression: ``knowledge/data/regression``.
+
+    Raises:
+        InvalidInputError: ``task_type`` is neither ``"classification"`` nor ``"regression"``.
+    """
+    data = Path(__file__).resolve().parent / "data"
+    if task_type == "classification":
+        return data
+    if task_type == "regression":
+        return data / "regression"
+    raise InvalidInputError(
+        f"unknown task type {task_type!r}; expected 'classification' or 'regression'"
+    )
 
 
-def load_knowledge_base(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
-    """Load a knowledge base; by default the snapshot bundled with the package.
+def load_knowledge_base(
+    path: str | os.PathLike[str] | None = None, *, task_type: str | None = None
+) -> KnowledgeBase:
+    """Load a knowledge base; by default the classification snapshot bundled with the package.
+
+    ``task_type="regression"`` loads the bundled regression snapshot instead. With a ``path``,
+    ``task_type`` (if given) is checked against the snapshot's.
 
     Raises:
         SnapshotError: the snapshot is missing, corrupt, or of an unknown schema version.
+        InvalidInputError: an unknown ``task_type``, or a snapshot of another task type.
     """
-    return read_snapshot(Path(path) if path is not None else default_snapshot_dir())
+    if path is None:
+        return read_snapshot(default_snapshot_dir(task_type or "classification"))
+    kb = read_snapshot(Path(path))
+    if task_type is not None and kb.task_type != task_type:
+        raise InvalidInputError(
+            f"the snapshot at {path} holds {kb.task_type} run history, not {task_type}"
+        )
+    return kb
 
 
 def write_snapshot(kb: KnowledgeBase, directory: str | os.PathLike[str]) -> Path:

@@ -1,7 +1,9 @@
-"""The upstream artifacts the bundled snapshot is derived from, pinned by version and sha256.
+"""The upstream artifacts the bundled snapshots are derived from, pinned by version and sha256.
 
-Both are OpenML-derived run histories published inside PyPI packages, so building the snapshot needs
-no OpenML access. Changing a pin changes the snapshot: bump ``SNAPSHOT_VERSION`` with it.
+All are OpenML-derived run histories published inside PyPI packages, so building the snapshots
+needs no OpenML access: Oboe and LCDB for classification (:data:`SOURCES`), auto-sklearn's
+meta-learning files for regression (:data:`REGRESSION_SOURCES`). Changing a pin changes a
+snapshot: bump ``SNAPSHOT_VERSION`` or ``REGRESSION_SNAPSHOT_VERSION`` with it.
 """
 
 from __future__ import annotations
@@ -10,10 +12,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["LCDB", "OBOE", "SNAPSHOT_VERSION", "SOURCES", "SourceArtifact"]
+__all__ = [
+    "AUTOSKLEARN",
+    "LCDB",
+    "OBOE",
+    "REGRESSION_SNAPSHOT_VERSION",
+    "REGRESSION_SOURCES",
+    "SNAPSHOT_VERSION",
+    "SOURCES",
+    "SourceArtifact",
+]
 
 #: Version of the bundled snapshot (``<date of the build recipe>.<revision>``).
 SNAPSHOT_VERSION = "2026.11.1"
+#: Version of the bundled regression snapshot; it differs from the classification one so that a
+#: meta-model version (``<kb version>+mm.<hash>``) names its task type.
+REGRESSION_SNAPSHOT_VERSION = "regression-2026.11.1"
 
 
 @dataclass(frozen=True)
@@ -96,3 +110,45 @@ LCDB = SourceArtifact(
 )
 
 SOURCES: tuple[SourceArtifact, ...] = (OBOE, LCDB)
+
+_AUTOSKLEARN_FILES = "auto-sklearn-0.15.0/autosklearn/metalearning/files/r2_regression_dense"
+
+AUTOSKLEARN = SourceArtifact(
+    source="autosklearn",
+    package="auto-sklearn",
+    version="0.15.0",
+    filename="auto-sklearn-0.15.0.tar.gz",
+    sha256="082941a56acfc93a83e221e08ef5d5b2083b1ff58d18be7c27d003a11e4a41d0",
+    licence="BSD-3-Clause",
+    members={
+        "algorithm_runs": (
+            f"{_AUTOSKLEARN_FILES}/algorithm_runs.arff",
+            "72b4e32658a29afe3448bdd2aab86426fbf2dca2075ec1920409ab5dfb3ff0f2",
+        ),
+        "configurations": (
+            f"{_AUTOSKLEARN_FILES}/configurations.csv",
+            "ef3020e9e044b54930b69b3564ad448dadeee340fd19bcbff0878be3cc011891",
+        ),
+        "feature_values": (
+            f"{_AUTOSKLEARN_FILES}/feature_values.arff",
+            "40ed29162190ffe6b2ce9248dc0a110a0cad5d9180edf98e8e7ac29c8100c3ff",
+        ),
+        "description": (
+            f"{_AUTOSKLEARN_FILES}/description.txt",
+            "508a3a7c81593c5caca3bf44c4ce25b70d61a6f62c172b8a06b090bf5204e854",
+        ),
+        "licence": (
+            "auto-sklearn-0.15.0/LICENSE.txt",
+            "51351fd5a7e241e9bb194f60181153e077ab73e8bad5bbdaf63971ec80d2624a",
+        ),
+    },
+    description=(
+        "R2 of the best pipeline auto-sklearn's search found on each of 97 OpenML regression "
+        "datasets (ASlib scenario r2_regression_dense: one run per dataset, stored as the loss "
+        "1 - R2), with the meta-features auto-sklearn computed on their training splits "
+        "(Feurer et al., Efficient and Robust Automated Machine Learning, NeurIPS 2015)."
+    ),
+)
+
+#: The pinned sources of the bundled regression snapshot.
+REGRESSION_SOURCES: tuple[SourceArtifact, ...] = (AUTOSKLEARN,)

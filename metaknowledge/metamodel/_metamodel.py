@@ -5,7 +5,9 @@ Model. A new dataset is taken to behave like one of the KB datasets ``j``, up to
 in score and a deviation that is correlated across configurations: ``score ≈ P[j] + offset_j + e``
 with ``e ~ GP(0, coupling * C + noise² I)``, ``C`` the KB's configuration covariance. The prior over
 ``j`` comes from meta-feature similarity (a Gaussian kernel on the weighted partial distance of
-:class:`FeatureSpace`, mixed with a little uniform mass so no dataset is ruled out). Each observed
+:class:`FeatureSpace` that also rewards an exact match of the table's shape, the mark of a sibling
+dataset; its bandwidth and bonus are learned from the KB by leave-one-dataset-out, see
+:mod:`._similarity`), mixed with a little uniform mass so no dataset is ruled out. Each observed
 ``(config, score)`` on the new dataset updates it twice: datasets under which the observed scores
 are likely gain weight (marginal likelihood), and each dataset's row is bent towards what was
 measured (conditional mean), so that configurations correlated with a surprise move with it. That
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,9 +34,19 @@ import numpy as np
 from metaknowledge.exceptions import InvalidInputError, NotFittedError, UnknownLearnerError
 from metaknowledge.knowledge import KnowledgeBase
 from metaknowledge.metamodel._features import FeatureSpace
+from metaknowledge.metamodel._similarity import (
+    BANDWIDTHS,
+    MATCH_BONUSES,
+    SimilarityKernel,
+    learn_kernel,
+)
 from metaknowledge.metamodel._types import Evidence, Neighbor, Observation, Recommendation
 
-__all__ = ["MetaModel"]
+__all__ = ["INCUMBENT_GAP", "MetaModel"]
+
+INCUMBENT_GAP = 0.1
+"""Gap below an incumbent row's score assumed for its unknown cells when the KB has no dense row to
+measure it on (the median best-minus-mean gap of the bundled classification KB is 0.088)."""
 
 
 class MetaModel:
@@ -42,7 +55,10 @@ class MetaModel:
     Parameters (stored as given, scikit-learn style; learned state ends in ``_``):
 
     - ``bandwidth``: width of the meta-feature kernel, in robust-scaled units (smaller = trust the
-      nearest datasets more).
+      nearest datasets more). None: learned in ``fit`` (``bandwidth_``).
+    - ``match_bonus``: log-weight a KB dataset gains for each shape quality (rows, encoded
+      columns) it shares exactly with the new dataset. None: learned in ``fit``
+      (``match_bonus_``), together with the bandwidth when that is None too.
     - ``uniform_mass``: share of prior mass spread over all KB datasets regardless of similarity.
     - ``noise``: assumed standard deviation of a score around ``P[j, c] + offset_j``.
     - ``offset_prior``: standard deviation of the prior on the per-dataset score offset.
@@ -50,50 +66,65 @@ class MetaModel:
       deviate from a similar past one; 0 = exactly like it up to the offset.
     - ``n_evidence``: how many supporting datasets each recommendation lists.
     - ``random_state``: breaks exact ties between configurations reproducibly.
+    - ``source_weights``: ``{datasets.source: w}``; a KB dataset of that source weighs ``w`` times
+      as much in the similarity prior (others 1). A service uses it for a tenant's own history,
+      which is likelier to resemble the tenant's next dataset than a public one is. None: all 1.
     """
 
     def __init__(
         self,
         *,
-        bandwidth: float = 0.5,
+        bandwidth: float | None = None,
+        match_bonus: float | None = None,
         uniform_mass: float = 0.05,
         noise: float = 0.02,
         offset_prior: float = 0.3,
         coupling: float = 0.2,
         n_evidence: int = 3,
         random_state: int | None = 0,
+        source_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.bandwidth = bandwidth
+        self.match_bonus = match_bonus
         self.uniform_mass = uniform_mass
         self.noise = noise
         self.offset_prior = offset_prior
         self.coupling = coupling
         self.n_evidence = n_evidence
         self.random_state = random_state
+        self.source_weights = source_weights
 
     # -- fitting ---------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (scikit-learn convention)."""
         return {
             "bandwidth": self.bandwidth,
+            "match_bonus": self.match_bonus,
             "uniform_mass": self.uniform_mass,
             "noise": self.noise,
             "offset_prior": self.offset_prior,
             "coupling": self.coupling,
             "n_evidence": self.n_evidence,
             "random_state": self.random_state,
+            "source_weights": None if self.source_weights is None else dict(self.source_weights),
         }
 
     def _validate_params(self) -> None:
         for name in ("bandwidth", "noise", "offset_prior"):
-            if not float(getattr(self, name)) > 0:
-                raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not (name == "bandwidth" and value is None) and not float(value) > 0:
+                raise InvalidInputError(f"{name} must be > 0, got {value!r}")
+        if self.match_bonus is not None and not float(self.match_bonus) >= 0:
+            raise InvalidInputError(f"match_bonus must be >= 0, got {self.match_bonus!r}")
         if not 0.0 <= float(self.uniform_mass) <= 1.0:
             raise InvalidInputError(f"uniform_mass must lie in [0, 1], got {self.uniform_mass!r}")
         if not float(self.coupling) >= 0:
             raise InvalidInputError(f"coupling must be >= 0, got {self.coupling!r}")
         if int(self.n_evidence) < 0:
             raise InvalidInputError("n_evidence must be >= 0")
+        for source, weight in (self.source_weights or {}).items():
+            if not (np.isfinite(float(weight)) and float(weight) > 0):
+                raise InvalidInputError(f"source weight of {source!r} must be > 0, got {weight!r}")
 
     def fit(self, kb: KnowledgeBase) -> MetaModel:
         """Learn from ``kb``; returns ``self``.
@@ -105,48 +136,103 @@ class MetaModel:
         perf = kb.performance.to_numpy(dtype=np.float64)
         if perf.size == 0:
             raise InvalidInputError("cannot fit on an empty knowledge base")
-        best = np.nanmax(perf, axis=1)
-        worst = np.nanmin(perf, axis=1)
-        keep = np.isfinite(best) & (best > worst)  # rows that say which configuration is better
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN rows
+            best = np.nanmax(perf, axis=1)
+            worst = np.nanmin(perf, axis=1)
+        dense = np.isfinite(best) & (best > worst)  # rows that say which configuration is better
+        # Rows with one score (auto-sklearn's: the best pipeline of a long search) are read as
+        # incumbents: that configuration is the dataset's best, the others one gap below it.
+        incumbent = np.isfinite(perf).sum(axis=1) == 1
+        keep = dense | incumbent
         if not keep.any():
-            raise InvalidInputError("the knowledge base has no dataset with two different scores")
+            raise InvalidInputError("the knowledge base has no dataset with a known score")
         self.dataset_ids_ = np.asarray(kb.performance.index, dtype=np.int64)[keep]
         self.dataset_names_ = [
             str(kb.datasets["name"].get(i, f"dataset-{i}")) if "name" in kb.datasets else str(i)
             for i in self.dataset_ids_
         ]
         self.performance_ = perf[keep]
+        self.incumbent_ = incumbent[keep]
         self.best_ = best[keep]
-        self.worst_ = worst[keep]
+        gap = _incumbent_gap(perf[dense])
+        self.worst_ = np.where(self.incumbent_, self.best_ - gap, worst[keep])
         self.range_ = self.best_ - self.worst_
         self.config_ids_ = [str(c) for c in kb.performance.columns]
         self.config_index_ = {c: i for i, c in enumerate(self.config_ids_)}
         self.configs_ = [kb.configs[c] for c in self.config_ids_]
         self.config_learners_ = np.asarray([str(c["learner"]) for c in self.configs_])
-        # Unknown cells take their configuration's mean: the GP algebra needs a full matrix.
-        column_mean = np.nanmean(
-            np.where(np.isfinite(self.performance_), self.performance_, np.nan), axis=0
-        )
-        column_mean = np.where(np.isfinite(column_mean), column_mean, np.nanmean(self.worst_))
-        self.filled_ = np.where(np.isfinite(self.performance_), self.performance_, column_mean)
+        self.filled_ = self._filled(gap)
         centred = self.filled_ - self.filled_.mean(axis=1, keepdims=True)
         self.config_cov_ = centred.T @ centred / len(centred)
         self.features_ = FeatureSpace(kb.metafeatures, list(self.dataset_ids_))
+        self.kernel_ = self._learn_kernel()
+        self.bandwidth_ = self.kernel_.bandwidth
+        self.match_bonus_ = self.kernel_.match_bonus
+        sources = (
+            [str(s) for s in kb.datasets["source"].reindex(self.dataset_ids_).fillna("")]
+            if "source" in kb.datasets
+            else [""] * len(self.dataset_ids_)
+        )
+        weights = dict(self.source_weights or {})
+        self.prior_weight_ = np.asarray([float(weights.get(s, 1.0)) for s in sources])
         rng = np.random.default_rng(self.random_state)
         # A tiny, fixed per-config jitter (far below any score difference) breaks exact ties.
         self.tiebreak_ = rng.uniform(0.0, 1e-9, size=len(self.config_ids_))
         self.kb_version_ = kb.version
         self.metric_ = kb.metric
+        self.task_type_ = kb.task_type
         return self
+
+    def _filled(self, gap: float) -> np.ndarray:
+        """The KB matrix with every unknown cell imputed (the GP algebra needs a full matrix).
+
+        Dense rows: a configuration's mean over the dense rows that ran it; a configuration only
+        ever seen as an incumbent counts as average (the row's mean); one never run anywhere, as
+        the mean worst score. Incumbent rows: ``gap`` below the row's one score.
+        """
+        known = np.isfinite(self.performance_)
+        dense = ~self.incumbent_
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)  # columns without a value
+            column_mean = np.nanmean(np.where(known & dense[:, None], self.performance_, np.nan), 0)
+            row_mean = np.nanmean(self.performance_, axis=1)
+            fallback = np.nanmean(self.worst_[dense]) if dense.any() else np.nanmean(self.worst_)
+        only_incumbents = ~np.isfinite(column_mean) & known.any(axis=0)
+        filled = np.where(
+            only_incumbents[None, :],
+            row_mean[:, None],
+            np.where(np.isfinite(column_mean), column_mean, fallback)[None, :],
+        )
+        filled = np.where(self.incumbent_[:, None], (self.best_ - gap)[:, None], filled)
+        return np.where(known, self.performance_, filled)
 
     @property
     def version(self) -> str:
         """``<kb version>+mm.<hash of the parameters>``: names what produced a recommendation."""
         self._check_fitted()
-        digest = hashlib.sha256(json.dumps(self.get_params(), sort_keys=True).encode()).hexdigest()[
-            :8
-        ]
+        params = self.get_params()
+        if params["source_weights"] is None:  # unset: the versions of earlier releases hold
+            del params["source_weights"]
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.kb_version_}+mm.{digest}"
+
+    def _learn_kernel(self) -> SimilarityKernel:
+        """The similarity kernel: the given parameters, the others learned on this KB."""
+        bandwidths = BANDWIDTHS if self.bandwidth is None else (float(self.bandwidth),)
+        bonuses = MATCH_BONUSES if self.match_bonus is None else (float(self.match_bonus),)
+        if len(bandwidths) == 1 and len(bonuses) == 1:
+            return SimilarityKernel(bandwidths[0], bonuses[0])
+        normalised = (self.filled_ - self.worst_[:, None]) / self.range_[:, None]
+        return learn_kernel(
+            self.features_,
+            normalised,
+            ~self.incumbent_,  # rows whose worst score was measured, not assumed
+            float(self.uniform_mass),
+            bandwidths=bandwidths,
+            bonuses=bonuses,
+            random_state=self.random_state,
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "performance_"):
@@ -156,15 +242,11 @@ class MetaModel:
     def _kernel(self, metafeatures: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(metafeatures, Mapping):
             raise InvalidInputError("metafeatures must be a mapping of quality name -> value")
-        query = self.features_.vector(metafeatures)
-        distance = self.features_.distances(query)
-        similarity = np.where(
-            np.isfinite(distance), np.exp(-0.5 * (distance / self.bandwidth) ** 2), 0.0
-        )
-        return distance, similarity
+        return self.kernel_.similarity(self.features_, self.features_.vector(metafeatures))
 
     def _prior(self, similarity: np.ndarray) -> np.ndarray:
         n = len(similarity)
+        similarity = similarity * self.prior_weight_
         total = similarity.sum()
         base = similarity / total if total > 0 else np.full(n, 1.0 / n)
         return (1.0 - self.uniform_mass) * base + self.uniform_mass / n
@@ -217,7 +299,7 @@ class MetaModel:
         from metaknowledge.exceptions import InvalidConfigError
         from metaknowledge.searchspace import encode
 
-        task = "classification"
+        task = self.task_type_
         try:
             target = encode(learner, params, task_type=task)
             points = np.stack(
@@ -304,14 +386,15 @@ class MetaModel:
         for learner in missing_learners:
             if len(out) >= k:
                 break
-            out.append(_default_recommendation(learner))
+            out.append(_default_recommendation(learner, self.task_type_))
         return out
 
     def similar(self, metafeatures: Mapping[str, float], k: int) -> list[Neighbor]:
         """The ``k`` KB datasets closest to ``metafeatures``, closest first.
 
         ``distance`` is the weighted RMS difference of robust-scaled qualities both sides know;
-        ``similarity`` = exp(-distance² / (2 bandwidth²)). Datasets sharing no quality are left out.
+        ``similarity`` = exp(-distance² / (2 bandwidth_²) - match_bonus_ * shape mismatches), in
+        (0, 1] (see :class:`SimilarityKernel`). Datasets sharing no quality are left out.
 
         Raises:
             NotFittedError, InvalidInputError: as for :meth:`recommend`.
@@ -454,13 +537,22 @@ def _check_learners(learners: Sequence[str]) -> list[str]:
     return out
 
 
-def _default_recommendation(learner: str) -> Recommendation:
+def _incumbent_gap(dense: np.ndarray) -> float:
+    """How far below a dataset's best an unknown configuration is taken to be, on incumbent rows:
+    the median over the dense rows of (best - mean score), else :data:`INCUMBENT_GAP`."""
+    if len(dense) == 0:
+        return INCUMBENT_GAP
+    gap = np.nanmax(dense, axis=1) - np.nanmean(dense, axis=1)
+    return float(np.median(gap))
+
+
+def _default_recommendation(learner: str, task_type: str) -> Recommendation:
     from metaknowledge.searchspace import default_config
 
     return Recommendation(
         config_id=None,
         learner=learner,
-        params=default_config(learner, task_type="classification"),
+        params=default_config(learner, task_type=task_type),
         predicted_score=None,
         evidence=(),
     )

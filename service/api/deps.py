@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from service.api.ratelimit import RateLimits
 from service.context import ServiceContext
@@ -36,7 +37,13 @@ __all__ = [
 _bearer = HTTPBearer(auto_error=False, description="an API key: `warmstart keys create`")
 
 
-def get_context(request: Request) -> ServiceContext:
+# The dependencies are ``async`` so that FastAPI runs them on the event loop: a sync dependency
+# costs a thread hop per request (a quarter of the API's CPU per recommendation at 50 clients,
+# py-spy on benchmarks/service_latency.py). Those that touch the database hand that part to the
+# thread pool themselves.
+
+
+async def get_context(request: Request) -> ServiceContext:
     """The app's :class:`ServiceContext` (set up by the lifespan)."""
     context: ServiceContext = request.app.state.context
     return context
@@ -45,7 +52,7 @@ def get_context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
-def get_principal(
+async def get_principal(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -63,8 +70,10 @@ def get_principal(
                 "an API key is required: send `Authorization: Bearer <key>` "
                 "(create one with `warmstart keys create --tenant NAME`)"
             )
-        return local_principal(ctx)
-    return authenticate(ctx, credentials.credentials)
+        if ctx.local_tenant_resolved:
+            return local_principal(ctx)
+        return await run_in_threadpool(local_principal, ctx)
+    return await run_in_threadpool(authenticate, ctx, credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -73,7 +82,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require_scope(scope: str) -> object:
     """A dependency returning the caller if its key has ``scope`` (403 otherwise)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if scope not in principal.scopes:
             raise PermissionDeniedError(
                 f"this API key (scopes {sorted(principal.scopes)}) lacks the {scope!r} scope"
@@ -87,7 +96,7 @@ ReaderDep = Annotated[Principal, require_scope("read")]
 WriterDep = Annotated[Principal, require_scope("write")]
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     """The rate limiters of this API process."""
     limits: RateLimits = request.app.state.rate_limits
     return limits

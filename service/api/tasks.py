@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from service.api.deps import ContextDep, IdPath, OffsetQuery, ReaderDep, WriterDep
 from service.api.idempotency import IdempotencyDep
@@ -74,9 +74,12 @@ def recommend(
     principal: ReaderDep,
     task_id: IdPath,
     body: RecommendationsCreate | None = None,
-) -> RecommendationsPublic:
+) -> Response:
     """Up to k configurations for the task, best first (creates nothing: the read scope)."""
     body = body or RecommendationsCreate()
-    return recommendations.recommend_for_task(
+    result = recommendations.recommend_for_task(
         ctx, principal.tenant_id, task_id, k=body.k, learners=body.learners
     )
+    # Serialised here, once: the model is already valid, and FastAPI's response_model pass
+    # (validate, then encode) was 7 % of this endpoint's CPU under load (py-spy).
+    return Response(result.model_dump_json(), media_type="application/json")

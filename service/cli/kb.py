@@ -21,11 +21,26 @@ from metaknowledge.evaluation import (
     GreedyPortfolio,
     KnnBestConfigs,
     RandomOrder,
+    check_higher_is_better,
+    evaluable_dataset_ids,
     evaluate_proposer,
 )
-from metaknowledge.knowledge import default_snapshot_dir, load_knowledge_base, write_snapshot
-from metaknowledge.knowledge._build import build_snapshot, default_cache_dir
+from metaknowledge.exceptions import InvalidInputError
+from metaknowledge.knowledge import (
+    KnowledgeBase,
+    collect_knowledge_base,
+    default_snapshot_dir,
+    load_knowledge_base,
+    merge_knowledge_bases,
+    write_snapshot,
+)
+from metaknowledge.knowledge._build import (
+    build_regression_snapshot,
+    build_snapshot,
+    default_cache_dir,
+)
 from metaknowledge.metamodel import MetaModel, Proposer
+from service.cli.refit import refit_command, versions_command
 
 app = typer.Typer(help="Build, inspect and evaluate the meta-knowledge base.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -34,6 +49,20 @@ SnapshotOption = Annotated[
     Path | None,
     typer.Option("--snapshot", help="Snapshot directory (default: the bundled one)."),
 ]
+TaskOption = Annotated[
+    str,
+    typer.Option(
+        "--task",
+        help="classification or regression: which bundled snapshot (default: "
+        "classification); checked against --snapshot's.",
+    ),
+]
+
+
+def _check_task(task: str) -> str:
+    if task not in ("classification", "regression"):
+        raise typer.BadParameter("task must be classification or regression", param_hint="--task")
+    return task
 
 
 def _progress() -> Progress:
@@ -51,31 +80,48 @@ def _progress() -> Progress:
 def build(
     cache: Annotated[Path | None, typer.Option(help="Where downloaded sources are kept.")] = None,
     out: Annotated[Path | None, typer.Option(help="Snapshot directory to write.")] = None,
+    regression_out: Annotated[
+        Path | None, typer.Option(help="Regression snapshot directory to write.")
+    ] = None,
     notice: Annotated[Path | None, typer.Option(help="NOTICE file to write.")] = None,
 ) -> None:
-    """Download the pinned sources (oboe 0.2.0, lcdb 0.1.0), verify and convert them.
+    """Download the pinned sources (oboe 0.2.0, lcdb 0.1.0, auto-sklearn 0.15.0), verify and
+    convert them.
 
-    Writes the snapshot (default: the package's bundled one) and the NOTICE beside the package.
+    Writes the classification and the regression snapshots (default: the package's bundled ones)
+    and the NOTICE beside the package, and reports what the auto-sklearn mapping left out.
     """
     out_dir = out or default_snapshot_dir()
+    regression_dir = regression_out or default_snapshot_dir("regression")
     notice_path = notice or default_snapshot_dir().parent.parent / "NOTICE"
+    cache_dir = cache or default_cache_dir()
     with console.status("fetching and converting the sources"):
-        kb = build_snapshot(cache or default_cache_dir(), out_dir, notice_path)
-    size = sum(p.stat().st_size for p in out_dir.iterdir() if p.is_file())
-    typer.echo(
-        f"wrote snapshot {kb.version} to {out_dir} ({size / 1e6:.2f} MB): "
-        f"{len(kb.dataset_ids)} datasets x {len(kb.config_ids)} configurations; NOTICE at "
-        f"{notice_path}"
-    )
+        kb = build_snapshot(cache_dir, out_dir, notice_path)
+        regression, report = build_regression_snapshot(cache_dir, regression_dir)
+    lines = []
+    for built, directory in ((kb, out_dir), (regression, regression_dir)):
+        size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+        lines.append(
+            f"wrote {built.task_type} snapshot {built.version} to {directory} "
+            f"({size / 1e6:.2f} MB): {len(built.dataset_ids)} datasets x "
+            f"{len(built.config_ids)} configurations"
+        )
+    typer.echo("\n".join([*lines, *report.lines(), f"NOTICE at {notice_path}"]))
 
 
 @app.command()
 def info(
     snapshot: SnapshotOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="classification or regression (the bundled snapshot)."),
+    ] = None,
 ) -> None:
     """Print what the loaded snapshot holds."""
-    summary = load_knowledge_base(snapshot).summary()
+    summary = load_knowledge_base(
+        snapshot, task_type=_check_task(task) if task is not None else None
+    ).summary()
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -119,29 +165,72 @@ def markdown_table(results: list[EvaluationResult], ks: tuple[int, ...] = DEFAUL
     return "\n".join([head, rule, *rows])
 
 
+def _evaluated_kb(snapshot: Path | None, task: str, merge: list[Path]) -> KnowledgeBase:
+    """The snapshot (or the bundled one of ``task``), merged with ``merge``'s snapshots."""
+    kb = load_knowledge_base(snapshot, task_type=task)
+    if merge:
+        kb = merge_knowledge_bases(kb, *(load_knowledge_base(p, task_type=task) for p in merge))
+    check_higher_is_better(kb)
+    return kb
+
+
 @app.command()
 def evaluate(
     snapshot: SnapshotOption = None,
+    task: TaskOption = "classification",
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--merge",
+            help="Also use this snapshot (e.g. from kb collect; repeatable), merged in.",
+        ),
+    ] = None,
     setting: Annotated[str, typer.Option(help="static, sequential or both.")] = "both",
     datasets: Annotated[
         int | None, typer.Option(min=1, help="Hold out only the first N datasets (quick look).")
     ] = None,
-    out: Annotated[Path, typer.Option(help="JSON file to write.")] = Path(
-        "results/kb_evaluate.json"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file to write (default results/kb_evaluate.json, "
+            "results/kb_evaluate_regression.json for regression)."
+        ),
+    ] = None,
     random_state: Annotated[int, typer.Option("--seed")] = 0,
     readme: Annotated[
         Path | None,
-        typer.Option(help="Also write the table between the kb-evaluate markers of this file."),
+        typer.Option(
+            help="Also write the table between the kb-evaluate markers of this file "
+            "(kb-evaluate-regression for regression)."
+        ),
     ] = None,
 ) -> None:
-    """Leave-one-dataset-out regret@k of the meta-model and the baselines (markdown + JSON)."""
+    """Leave-one-dataset-out regret@k of the meta-model and the baselines (markdown + JSON).
+
+    Held out: the datasets whose row holds two distinct scores (regret is undefined elsewhere);
+    the others still train every proposer. The bundled regression snapshot has one run per
+    dataset: evaluate it merged with a snapshot from ``kb collect`` (``--merge``).
+    """
     if setting not in ("static", "sequential", "both"):
         raise typer.BadParameter(
             "setting must be static, sequential or both", param_hint="--setting"
         )
-    kb = load_knowledge_base(snapshot)
-    ids = kb.dataset_ids[:datasets] if datasets else kb.dataset_ids
+    _check_task(task)
+    kb = _evaluated_kb(snapshot, task, merge or [])
+    evaluable = evaluable_dataset_ids(kb)
+    if not evaluable:
+        raise InvalidInputError(
+            f"no dataset of knowledge base {kb.version} has two distinct scores, so regret is "
+            "undefined on every one (the bundled regression snapshot keeps one run per dataset: "
+            "add a snapshot from `warmstart kb collect` with --merge)"
+        )
+    ids = evaluable[:datasets] if datasets else evaluable
+    if out is None:
+        out = Path(
+            "results/kb_evaluate.json"
+            if task == "classification"
+            else "results/kb_evaluate_regression.json"
+        )
     settings = ("static", "sequential") if setting == "both" else (setting,)
     jobs: list[tuple[str, ProposerFactory, str]] = []
     for name, factory in _proposers(random_state):
@@ -153,10 +242,10 @@ def evaluate(
     results: list[EvaluationResult] = []
     with _progress() as progress:
         for name, factory, s in jobs:
-            task = progress.add_task(f"{name} ({s})", total=len(ids))
+            bar = progress.add_task(f"{name} ({s})", total=len(ids))
 
-            def tick(done: int, total: int, task: Any = task) -> None:
-                progress.update(task, completed=done)
+            def tick(done: int, total: int, bar: Any = bar) -> None:
+                progress.update(bar, completed=done)
 
             results.append(
                 evaluate_proposer(
@@ -173,6 +262,10 @@ def evaluate(
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "knowledge_base": kb.version,
+        "task_type": kb.task_type,
+        "metric": kb.metric,
+        "n_datasets": len(kb.dataset_ids),
+        "n_evaluable": len(evaluable),
         "metamodel": MetaModel(random_state=random_state).get_params(),
         "ks": list(DEFAULT_KS),
         "results": [r.summary() for r in results],
@@ -182,12 +275,15 @@ def evaluate(
     console.print(f"wrote {out}")
     if readme is not None:
         stamp = (
-            "Measured by `warmstart kb evaluate --readme README.md` on "
+            f"Measured by `warmstart kb evaluate{'' if task == 'classification' else ' --task '}"
+            f"{'' if task == 'classification' else task}"
+            f"{''.join(f' --merge {p}' for p in merge or [])} --readme README.md` on "
             f"{date.today().isoformat()}, "
             f"knowledge base {kb.version}, {len(ids)} held-out datasets, "
             f"{platform.machine()} with {os.cpu_count()} cores."
         )
-        replace_marked_block(readme, "kb-evaluate", f"{stamp}\n\n{table}")
+        marker = "kb-evaluate" if task == "classification" else "kb-evaluate-regression"
+        replace_marked_block(readme, marker, f"{stamp}\n\n{table}")
         console.print(f"updated {readme}")
 
 
@@ -266,3 +362,84 @@ def ingest_openml_command(
         )
     write_snapshot(result.knowledge_base, out_dir)
     typer.echo("\n".join([*result.summary_lines(), f"wrote {out_dir}"]))
+
+
+def default_collect_dir() -> Path:
+    """``$WARMSTART_HOME/knowledge/collect`` (``WARMSTART_HOME`` defaults to ``.warmstart``)."""
+    return Path(os.environ.get("WARMSTART_HOME", ".warmstart")) / "knowledge" / "collect"
+
+
+@app.command()
+def collect(
+    data_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of CSV/TSV tables (optionally .gz), each with a 'target' column."
+        ),
+    ],
+    task: TaskOption = "classification",
+    budget: Annotated[
+        int, typer.Option(min=0, help="Configurations sampled per learner (plus its defaults).")
+    ] = 5,
+    cv: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
+    random_state: Annotated[int, typer.Option("--seed", help="Sampling and CV seed.")] = 0,
+    learner: Annotated[
+        list[str] | None,
+        typer.Option("--learner", help="Only this learner (repeatable; default: all of the task)."),
+    ] = None,
+    with_bundled: Annotated[
+        bool,
+        typer.Option(
+            "--with-bundled",
+            help="Also evaluate the bundled snapshot's configurations of the task type, so the "
+            "result fills its columns when merged.",
+        ),
+    ] = False,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(min=4, help="Cross-validate on at most N rows per table (seeded sample)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Snapshot directory to write (default $WARMSTART_HOME/knowledge/collect)."
+        ),
+    ] = None,
+) -> None:
+    """Evaluate a budget of configurations per learner on every table of DATA_DIR (resumable).
+
+    Writes a knowledge-base snapshot (source "collect") with the CV scores, fit times and each
+    table's meta-features; it merges with the bundled one (see kb evaluate --merge). Progress is
+    kept under OUT/state: running the same command again resumes where it stopped.
+    """
+    _check_task(task)
+    out_dir = out or default_collect_dir()
+    extra = None
+    if with_bundled:
+        bundled = load_knowledge_base(task_type=task)
+        extra = {cid: bundled.configs[cid] for cid in bundled.config_ids}
+    with _progress() as progress:
+        bar = progress.add_task("collect", total=None)
+
+        def tick(message: str, done: int, total: int) -> None:
+            progress.update(bar, description=message, completed=done, total=total)
+
+        result = collect_knowledge_base(
+            data_dir,
+            task_type=task,
+            budget=budget,
+            cv=cv,
+            seed=random_state,
+            learners=learner,
+            extra_configs=extra,
+            max_rows=max_rows,
+            state_dir=out_dir / "state",
+            progress=tick,
+        )
+    write_snapshot(result.knowledge_base, out_dir)
+    typer.echo("\n".join([*result.summary_lines(), f"wrote {out_dir}"]))
+
+
+# The service's meta-model versions (they need the service's database, so they live apart).
+app.command("refit")(refit_command)
+app.command("versions")(versions_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -11,6 +12,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from service.config import Settings
 
@@ -23,6 +25,22 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def _settings_environment(settings: Settings) -> dict[str, str]:
+    """``WARMSTART_*`` variables that rebuild ``settings`` in another process."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    environment: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        raw = getattr(settings, name)
+        if value is None:
+            value = "null"  # Settings' env_parse_none_str
+        elif isinstance(raw, SecretStr):
+            value = raw.get_secret_value()
+        environment[f"{prefix}{name}".upper()] = (
+            value if isinstance(value, str) else json.dumps(value)
+        )
+    return environment
 
 
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
@@ -86,6 +104,10 @@ def serve(
         int | None,
         typer.Option(help="local worker processes (WARMSTART_WORKERS; 0 = API only)"),
     ] = None,
+    api_processes: Annotated[
+        int | None,
+        typer.Option(help="API processes sharing the port (WARMSTART_API_PROCESSES)"),
+    ] = None,
 ) -> None:
     """Start the API and local workers: one command runs everything on the embedded default."""
     import uvicorn
@@ -95,9 +117,16 @@ def serve(
 
     settings = Settings()
     overrides = {
-        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+        k: v
+        for k, v in {
+            "host": host,
+            "port": port,
+            "workers": workers,
+            "api_processes": api_processes,
+        }.items()
+        if v is not None
     }
-    settings = settings.model_copy(update=overrides)
+    settings = Settings.model_validate({**settings.model_dump(), **overrides})
     _configure_logging(settings.log_level)
     ctx = ServiceContext(settings)
     try:
@@ -123,12 +152,25 @@ def serve(
 
     signal.signal(signal.SIGTERM, _exit)
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-        )
+        if settings.api_processes == 1:
+            uvicorn.run(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+            )
+        else:
+            # uvicorn's processes build their app from the environment: hand them these
+            # settings (the host decides whether API keys are required).
+            os.environ.update(_settings_environment(settings))
+            uvicorn.run(
+                "service.app:create_app",
+                factory=True,
+                workers=settings.api_processes,
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+            )
     finally:
         for process in processes:
             process.terminate()

@@ -17,7 +17,11 @@ __all__ = [
     "ApiKeyRow",
     "Base",
     "DatasetRow",
+    "HistoryStudyRow",
+    "HistoryTrialRow",
     "IdempotencyKeyRow",
+    "MetamodelVersionRow",
+    "RefitStateRow",
     "StudyRow",
     "TaskRow",
     "TenantRow",
@@ -160,3 +164,89 @@ class TrialRow(Base):
     worker: Mapped[str | None] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryStudyRow(Base):
+    """A succeeded study added to the knowledge base: its task's meta-features and provenance.
+
+    Written in the transaction that marks the study succeeded, so a study is in the knowledge
+    base exactly when it succeeded. ``source`` is ``service``; ``source_version`` the warmstart
+    version that measured the trials; ``cv_folds`` the folds their scores were cross-validated
+    with; ``recorded_at`` when the study was added; ``tenant_id`` whose private history it is.
+    """
+
+    __tablename__ = "ws_history_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("ws_studies.id"), unique=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ws_tasks.id"), index=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(32))
+    metafeatures: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(32))
+    source_version: Mapped[str] = mapped_column(String(64))
+    cv_folds: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryTrialRow(Base):
+    """A finished trial (complete with its score, or failed) of a study in the knowledge base."""
+
+    __tablename__ = "ws_history_trials"
+    __table_args__ = (
+        UniqueConstraint("history_study_id", "number", name="uq_ws_history_trials_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    history_study_id: Mapped[int] = mapped_column(ForeignKey("ws_history_studies.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    learner: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class MetamodelVersionRow(Base):
+    """A refitted meta-model: what it was fitted on, and its artifact (a checksummed snapshot).
+
+    ``tenant_id`` None is the public model (bundled snapshot + ingested snapshots); a tenant's
+    version adds that tenant's history to the public version ``base_version_id``. ``artifact`` is
+    a directory relative to the service's home; ``artifact_sha256`` the sha256 of its manifest
+    (which holds the sha256 of its arrays). ``content_sha256`` fingerprints the knowledge and the
+    meta-model parameters: a refit that would store the same again makes no new version.
+    """
+
+    __tablename__ = "ws_metamodel_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("ws_tenants.id"), index=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("ws_metamodel_versions.id"))
+    kb_version: Mapped[str] = mapped_column(String(255))
+    artifact: Mapped[str] = mapped_column(String(255))
+    artifact_sha256: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    n_history_studies: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefitStateRow(Base):
+    """The one row (id 1) that coordinates refits between processes.
+
+    ``lease_owner``/``lease_expires_at``: who is refitting (taken with one conditional
+    ``UPDATE``; a lease past its expiry may be taken over). ``history_studies_refitted``: how
+    many history studies the last refit read, so new ones can be counted for the trigger.
+    """
+
+    __tablename__ = "ws_refit_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    history_studies_refitted: Mapped[int] = mapped_column(Integer, default=0)
+    last_refit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,7 +9,11 @@ from typing import Any
 __all__ = [
     "ApiKeyRecord",
     "DatasetRecord",
+    "HistoryStudyRecord",
+    "HistoryTrialRecord",
     "IdempotencyRecord",
+    "MetamodelVersionRecord",
+    "RefitStateRecord",
     "StudyRecord",
     "TaskRecord",
     "TenantRecord",
@@ -133,3 +137,68 @@ class TrialRecord:
     worker: str | None
     started_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HistoryStudyRecord:
+    """A succeeded study in the knowledge base: task, meta-features and provenance."""
+
+    id: int
+    study_id: int
+    tenant_id: int
+    task_id: int
+    task_type: str
+    metric: str
+    metafeatures: dict[str, float | None]
+    source: str
+    source_version: str
+    cv_folds: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryTrialRecord:
+    """A finished trial of a history study (``score`` None when it failed)."""
+
+    history_study_id: int
+    number: int
+    source: str
+    learner: str | None
+    params: dict[str, Any]
+    state: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class MetamodelVersionRecord:
+    """A stored meta-model version (``tenant_id`` None: the public one)."""
+
+    id: int
+    tenant_id: int | None
+    tenant_name: str | None
+    task_type: str
+    base_version_id: int | None
+    kb_version: str
+    artifact: str
+    artifact_sha256: str
+    content_sha256: str
+    params: dict[str, Any]
+    counts: dict[str, Any]
+    n_history_studies: int
+    trigger: str
+    created_at: datetime
+
+    @property
+    def label(self) -> str:
+        """The id that recommendations and studies report: ``v<id>``."""
+        return f"v{self.id}"
+
+
+@dataclass(frozen=True)
+class RefitStateRecord:
+    """Who holds the refit lease (if anyone) and how many history studies the last refit read."""
+
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    history_studies_refitted: int
+    last_refit_at: datetime | None

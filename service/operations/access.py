@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from service.context import ServiceContext
-from service.db import ApiKeyRecord, ApiKeyRepository, TenantRepository
+from service.db import ApiKeyRecord, ApiKeyRepository, TenantRepository, api_key_by_id
 from service.errors import AuthenticationError, InvalidRequestError, NotFoundError
 
 __all__ = [
@@ -211,8 +211,8 @@ def authenticate(ctx: ServiceContext, key: str) -> Principal:
     key_id = _key_id_of(key)
     if key_id is None:
         raise invalid
-    with ctx.db.session() as session:
-        record = ApiKeyRepository(session).get(key_id)
+    with ctx.db.read() as connection:
+        record = api_key_by_id(connection, key_id)
     if record is None or record.revoked_at is not None or not ctx.key_verifier.verify(key, record):
         raise invalid
     return Principal(

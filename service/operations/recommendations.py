@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, BinaryIO
 
+from metaknowledge import KnowledgeBase
 from service.context import ServiceContext
-from service.db import TaskRecord, TaskRepository, TrialRepository
+from service.db import TaskRecord, TaskRepository, TrialRepository, trials_observed_on_task
 from service.metrics import METRICS
 from service.operations.datasets import register_dataset
 from service.operations.tasks import create_task, get_task_record
@@ -26,16 +27,12 @@ def observed_on_task(ctx: ServiceContext, task: TaskRecord) -> list[tuple[dict[s
 
     Only when the task's metric is the knowledge base's (other metrics are not on its scale).
     """
-    advisor = ctx.advisor
+    advisor = ctx.advisor_for(task.tenant_id, task.task_type)
     if task.metric != advisor.kb.metric:
         return []
-    with ctx.db.session() as session:
-        trials = TrialRepository(session).complete_of_task(task.id, tenant_id=task.tenant_id)
-    return [
-        ({"learner": t.learner, "params": t.params}, float(t.score))
-        for t in trials
-        if t.learner is not None and t.score is not None
-    ]
+    with ctx.db.read() as connection:
+        trials = trials_observed_on_task(connection, task.id, tenant_id=task.tenant_id)
+    return [({"learner": learner, "params": params}, score) for learner, params, score in trials]
 
 
 def recommend_for_task(
@@ -48,7 +45,8 @@ def recommend_for_task(
 ) -> RecommendationsPublic:
     """Up to ``k`` configurations for the tenant's task, informed by its run history so far.
 
-    The meta-model knows only the public knowledge base; the run history is the tenant's own.
+    The meta-model is the tenant's own version when a refit gave it one (public knowledge plus
+    the tenant's history), else the public one; ``metamodel_version`` says which.
 
     Raises:
         NotFoundError: unknown task. ServiceUnavailableError: no meta-model loaded.
@@ -56,7 +54,7 @@ def recommend_for_task(
         UnknownLearnerError: a learner name the search space does not define.
     """
     task = get_task_record(ctx, tenant_id, task_id)
-    advisor = ctx.advisor
+    advisor = ctx.advisor_for(tenant_id, task.task_type)
     items = advisor.recommend(
         task.metafeatures,
         k,
@@ -78,7 +76,7 @@ def similar_to_task(
     meta-model's scale, so one ranking covers both.
     """
     task = get_task_record(ctx, tenant_id, task_id)
-    advisor = ctx.advisor
+    advisor = ctx.advisor_for(tenant_id, task.task_type)
     items: list[SimilarItem] = []
     with ctx.db.session() as session:
         others = TaskRepository(session).all_except(
@@ -116,15 +114,14 @@ def similar_to_task(
                     dataset_id=neighbour.dataset_id,
                     name=neighbour.name,
                     distance=neighbour.distance,
-                    best=_kb_best(ctx, neighbour.dataset_id),
+                    best=_kb_best(advisor.kb, neighbour.dataset_id),
                 )
             )
     items.sort(key=lambda item: item.distance)
     return SimilarPublic(items=items[:k])
 
 
-def _kb_best(ctx: ServiceContext, dataset_id: int) -> BestTrial | None:
-    kb = ctx.advisor.kb
+def _kb_best(kb: KnowledgeBase, dataset_id: int) -> BestTrial | None:
     if dataset_id not in kb.performance.index:
         return None
     row = kb.performance.loc[dataset_id].dropna()

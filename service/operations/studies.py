@@ -75,13 +75,13 @@ def create_study(ctx: ServiceContext, tenant_id: int, request: StudyCreate) -> S
     metric = METRICS[task.metric]
     k = request.warm_start
     if k is None:
-        advisor = ctx.advisor_or_none
+        advisor = ctx.advisor_for_or_none(tenant_id, task.task_type)
         k = DEFAULT_WARM_START if advisor is not None and advisor.covers(task.task_type) else 0
     k = min(k, request.n_trials)
     warm: list[RecommendationPublic] = []
     version: str | None = None
     if k > 0:
-        advisor = ctx.advisor
+        advisor = ctx.advisor_for(tenant_id, task.task_type)
         warm = advisor.recommend(
             task.metafeatures,
             k,

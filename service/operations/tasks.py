@@ -72,10 +72,18 @@ def create_task(
 
 
 def get_task_record(ctx: ServiceContext, tenant_id: int, task_id: int) -> TaskRecord:
-    """The tenant's task ``task_id``; :class:`NotFoundError` if it has none."""
-    with ctx.db.session() as session:
-        record = TaskRepository(session).get(task_id, tenant_id=tenant_id)
+    """The tenant's task ``task_id``; :class:`NotFoundError` if it has none.
+
+    Tasks are immutable, so each is read from the database once per process and then served
+    from ``ctx.task_records`` (the owner is checked on every call: a foreign id is a 404).
+    """
+    record = ctx.task_records.get(task_id)
     if record is None:
+        with ctx.db.session() as session:
+            record = TaskRepository(session).get(task_id, tenant_id=None)
+        if record is not None:
+            ctx.task_records.put(task_id, record)
+    if record is None or record.tenant_id != tenant_id:
         raise NotFoundError(f"task {task_id} not found")
     return record
 

@@ -8,10 +8,12 @@ exactly. Optuna keeps its own tables (and its own Alembic version table) in our 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial
 
 from service.db.engine import engine_kwargs_for
 
@@ -28,13 +30,30 @@ __all__ = [
 WARM_START_ATTR = "warmstart_source"
 
 
-def make_storage(url: str) -> optuna.storages.RDBStorage:
+def make_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    stale_trial_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage on ``url`` (creates Optuna's tables on first use).
 
-    Optuna's per-study INFO lines are silenced: the service logs trials itself.
+    With ``heartbeat_interval`` the storage can find stale trials
+    (:func:`optuna.storages.fail_stale_trials`: a running trial whose last heartbeat is older than
+    ``grace_period`` is failed, then ``stale_trial_callback`` is called with it). Optuna's
+    per-study INFO lines are silenced: the service logs trials itself.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs_for(url))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs_for(url),
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=stale_trial_callback,
+        )
 
 
 def warm_start_flat(learner: str, params: dict[str, Any], *, task_type: str) -> dict[str, Any]:

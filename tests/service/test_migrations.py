@@ -20,6 +20,10 @@ SERVICE_TABLES = {
     "ws_tenants",
     "ws_api_keys",
     "ws_idempotency_keys",
+    "ws_history_studies",
+    "ws_history_trials",
+    "ws_metamodel_versions",
+    "ws_refit_state",
 }
 
 
@@ -57,6 +61,10 @@ def _columns(url: str, table: str) -> set[str]:
 def test_each_revision_downgrades_one_step(empty_database_url: str) -> None:
     url = empty_database_url
     migrate.upgrade(url)
+    migrate.downgrade(url, "-1")  # 0005 -> 0004: history and meta-model versions gone
+    tables = _tables(url)
+    assert not {"ws_history_studies", "ws_history_trials", "ws_metamodel_versions"} & tables
+    assert "ws_refit_state" not in tables and "ws_idempotency_keys" in tables
     migrate.downgrade(url, "-1")  # 0004 -> 0003: idempotency keys gone
     assert "ws_idempotency_keys" not in _tables(url) and "ws_api_keys" in _tables(url)
     migrate.downgrade(url, "-1")  # 0003 -> 0002: tenants gone, rows unowned again
