@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -132,6 +133,15 @@ def _run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     }
 
 
+def _keep_server_log(home: Path, out: Path) -> None:
+    """Copy a spawned server's log beside ``out`` (``<out>.serve.log``): its tracebacks are what
+    explains an error the report counts."""
+    log = home / "serve.log"
+    if log.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, out.with_suffix(".serve.log"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; 0 when no request failed, 1 otherwise, 2 on bad arguments."""
     parser = _parser()
@@ -154,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, httpx.HTTPError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
+        finally:
+            _keep_server_log(Path(home), out)
     body = markdown(result)
     print(body)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from service.db.engine import engine_kwargs_for
 from service.db.models import TABLE_PREFIX
 
 __all__ = [
@@ -61,8 +62,22 @@ def alembic_config(url: str, engine: Engine | None = None) -> Config:
 
 
 def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> None:
-    """Migrate the service tables up to ``revision``."""
+    """Migrate the service tables up to ``revision``, and create Optuna's tables if missing.
+
+    Optuna creates its schema on the first ``RDBStorage`` of a database; left to that, the API
+    process and the workers of a fresh database race to create it and the loser's request fails
+    ("table trials already exists", seen under load). Creating it here, once, before any of them
+    starts (``serve`` and ``db upgrade`` migrate first), leaves them nothing to create.
+    """
     command.upgrade(alembic_config(url, engine), revision)
+    _create_optuna_schema(url)
+
+
+def _create_optuna_schema(url: str) -> None:
+    import optuna
+
+    storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs_for(url))
+    storage.engine.dispose()
 
 
 def downgrade(url: str, revision: str, engine: Engine | None = None) -> None:

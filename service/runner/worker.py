@@ -41,6 +41,7 @@ from typing import TypeVar
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.exc import IntegrityError
 
 from service.context import ServiceContext
 from service.db import StudyRecord, StudyRepository, TrialRepository
@@ -422,8 +423,13 @@ class Worker:
             return 0
         ran = 0
         while (stop is None or not stop.is_set()) and (max_trials is None or ran < max_trials):
-            if not self._reserve(plan) or not self._run_trial(plan):
+            if not self._reserve(plan):
                 break
+            outcome = self._run_trial(plan)
+            if outcome is False:
+                break
+            if outcome is None:  # another worker runs that trial
+                continue
             ran += 1
             if on_trial is not None:
                 on_trial()
@@ -482,21 +488,26 @@ class Worker:
                     return False
             return studies.reserve_trial(study.id)
 
-    def _run_trial(self, plan: _Plan) -> bool:
-        """Run one reserved trial; False if the study had to be failed instead."""
+    def _run_trial(self, plan: _Plan) -> bool | None:
+        """Run one reserved trial: True when it ran, False if the study had to be failed
+        instead, None when another worker turned out to run the trial Optuna handed out."""
         study = plan.study
         try:
             trial = plan.optuna_study.ask()
         except Exception:
-
-            def release() -> None:
-                with self.ctx.db.session() as session:
-                    StudyRepository(session).release_trial(study.id)
-
-            self._persist(release, f"giving back a slot of study {study.id}")
+            self._give_back_slot(study.id)
             raise
         with self._heartbeat(trial):
             return self._run_asked(plan, trial)
+
+    def _give_back_slot(self, study_id: int) -> None:
+        """Release a reserved slot that ran no trial (retried through an outage)."""
+
+        def release() -> None:
+            with self.ctx.db.session() as session:
+                StudyRepository(session).release_trial(study_id)
+
+        self._persist(release, f"giving back a slot of study {study_id}")
 
     @contextmanager
     def _heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
@@ -544,7 +555,7 @@ class Worker:
             return False
         return True
 
-    def _run_asked(self, plan: _Plan, trial: optuna.Trial) -> bool:
+    def _run_asked(self, plan: _Plan, trial: optuna.Trial) -> bool | None:
         study = plan.study
         try:
             learner, params, source = sample_config(trial, study.learners, task_type=plan.task_type)
@@ -558,16 +569,24 @@ class Worker:
                 )
             logger.exception("study %s: sampling failed", study.id)
             return False
-        with self.ctx.db.session() as session:
-            record = TrialRepository(session).start(
-                tenant_id=study.tenant_id,
-                study_id=study.id,
-                number=trial.number,
-                source=source,
-                learner=learner,
-                params=params,
-                worker=self.name,
-            )
+        try:
+            with self.ctx.db.session() as session:
+                record = TrialRepository(session).start(
+                    tenant_id=study.tenant_id,
+                    study_id=study.id,
+                    number=trial.number,
+                    source=source,
+                    learner=learner,
+                    params=params,
+                    worker=self.name,
+                )
+        except IntegrityError:
+            # Another worker recorded this trial number first: on SQLite, Optuna's ``ask`` can
+            # hand one enqueued (warm-start) trial to two workers (its SELECT ... FOR UPDATE is a
+            # no-op there). That worker runs and reports it; this one gives its slot back.
+            self._give_back_slot(study.id)
+            logger.info("study %s trial %s is run by another worker", study.id, trial.number)
+            return None
         outcome = self.executor.run(
             TrialJob(
                 dataset_path=plan.dataset_path,

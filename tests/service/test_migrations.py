@@ -151,6 +151,28 @@ def test_optuna_tables_coexist_and_are_never_touched(empty_database_url: str) ->
     assert optuna.load_study(study_name="keep-me", storage=url).study_name == "keep-me"
 
 
+def test_upgrade_creates_optunas_tables_so_no_process_races_to_create_them(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    migrate.upgrade(url)
+    assert {"studies", "trials", "trial_heartbeats", "alembic_version"} <= _tables(url)
+    # What the API process and the workers then do at once: open an Optuna storage. With the
+    # schema in place it issues no CREATE TABLE that could lose a race to another process.
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        optuna.storages.RDBStorage(url).engine.dispose()
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+    assert statements  # it did look at the database
+    assert not [s for s in statements if "CREATE TABLE" in s.upper()]
+
+
 def test_unmigrated_database_reports_no_revision(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     try:

@@ -97,3 +97,47 @@ def test_two_worker_processes_share_one_study_without_duplicate_trials(
     ).trials
     assert len(optuna_trials) == n_trials
     assert all(t.state.is_finished() for t in optuna_trials)
+
+
+def test_a_trial_another_worker_already_recorded_is_left_to_it_and_the_slot_given_back(
+    client: TestClient,
+) -> None:
+    """On SQLite Optuna's ``ask`` can hand one enqueued trial to two workers; the second one
+    finds the trial number recorded (the unique key of our trials) and must not run it."""
+    from service.db import StudyRepository, TrialRepository
+    from service.operations.studies import get_study_record
+
+    ctx: ServiceContext = client.app.state.context  # type: ignore[attr-defined]
+    task_id = seed_task(client, classification_frame(seed=21), "label")
+    created = _create(client, task_id=task_id, n_trials=3, warm_start=1, seed=1)
+    record = get_study_record(ctx, ctx.local_tenant_id, created["id"])
+    # The other worker: it joined, reserved a slot, popped the enqueued trial 0 and recorded it.
+    optuna_study = optuna.load_study(
+        study_name=record.optuna_study_name, storage=ctx.optuna_storage
+    )
+    with ctx.db.session() as session:
+        studies = StudyRepository(session)
+        assert studies.join(record.id) is not None and studies.reserve_trial(record.id)
+    with ctx.db.session() as session:
+        TrialRepository(session).start(
+            tenant_id=record.tenant_id,
+            study_id=record.id,
+            number=0,
+            source="warm_start",
+            learner=None,
+            params={},
+            worker="other",
+        )
+    # ... but Optuna has it WAITING still (its pop is not atomic on SQLite): this worker asks.
+    assert optuna_study.trials[0].state == optuna.trial.TrialState.WAITING
+
+    ran = Worker(ctx).work_on(record.id)
+
+    assert ran == 2  # trials 1 and 2; trial 0 stays the other worker's
+    trials = client.get(f"/v1/studies/{record.id}/trials").json()["items"]
+    assert sorted(t["number"] for t in trials) == [0, 1, 2]
+    assert [t["worker"] for t in trials if t["number"] == 0] == ["other"]
+    assert optuna_study.trials[0].state == optuna.trial.TrialState.RUNNING  # not told by us
+    with ctx.db.session() as session:
+        study = StudyRepository(session).get(record.id, tenant_id=None)
+    assert study is not None and (study.n_reserved, study.n_finished) == (3, 2)
