@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from metaknowledge import InvalidInputError, UnknownLearnerError, load_knowledge_base
@@ -115,3 +116,42 @@ def test_distances_to_datasets_outside_the_kb(model: MetaModel) -> None:
     assert 0 <= d_near < d_far and d_none == float("inf")
     assert model.distances(SMALL, [SMALL]) == [0.0]
     assert model.distances(SMALL, []) == []
+
+
+def _posterior_on_every_trial(
+    model: MetaModel, prior: np.ndarray, columns: list[int], scores: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's definition written out on the raw trials, one row and column of the
+    Gram matrix per trial, repeats included (what the grouped algebra must equal)."""
+    cols, y = np.asarray(columns), np.asarray(scores)
+    gram = model.coupling * model.config_cov_[np.ix_(cols, cols)] + model.noise**2 * np.eye(len(y))
+    inverse = np.linalg.inv(gram)
+    residual = y[None, :] - model.filled_[:, cols]
+    ones = np.ones(len(y))
+    offset = (residual @ inverse @ ones) / (ones @ inverse @ ones + model.offset_prior**-2)
+    centred = residual - offset[:, None]
+    loglik = -0.5 * np.einsum("it,ts,is->i", centred, inverse, centred)
+    loglik -= 0.5 * offset**2 / model.offset_prior**2
+    post = prior * np.exp(loglik - loglik.max())
+    predicted = (
+        model.filled_
+        + offset[:, None]
+        + centred @ (model.coupling * model.config_cov_[:, cols] @ inverse).T
+    )
+    return post / post.sum(), predicted
+
+
+def test_repeated_trials_of_a_configuration_count_as_their_mean_with_less_noise(
+    model: MetaModel,
+) -> None:
+    prior = np.full(len(model.dataset_ids_), 1.0 / len(model.dataset_ids_))
+    knn, rf = model.config_index_["t:knn:5"], model.config_index_["t:rf:16"]
+    columns = [knn, rf, knn, knn, rf]
+    scores = [0.91, 0.74, 0.93, 0.90, 0.70]
+    post, predicted, _ = model._posterior(prior, columns, scores)
+    expected_post, expected_predicted = _posterior_on_every_trial(model, prior, columns, scores)
+    np.testing.assert_allclose(post, expected_post, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(predicted, expected_predicted, rtol=1e-9, atol=1e-12)
+    # And repeats are not the same as one trial: they are surer.
+    once, _, _ = model._posterior(prior, [knn, rf], [0.913333, 0.72])
+    assert not np.allclose(post, once)
