@@ -26,7 +26,7 @@ import pandas as pd
 
 from metaknowledge.exceptions import InvalidInputError, SourceError
 from metaknowledge.knowledge._autosklearn import MappingReport, convert_autosklearn
-from metaknowledge.knowledge._kb import KnowledgeBase, Provenance
+from metaknowledge.knowledge._kb import KnowledgeBase
 from metaknowledge.knowledge._sources import (
     AUTOSKLEARN,
     LCDB,
@@ -275,15 +275,7 @@ def build_knowledge_base(
         index=performance.index,
     )
     provenance = tuple(
-        Provenance(
-            source=artifact.source,
-            package=artifact.package,
-            version=artifact.version,
-            file=f"{artifact.filename}:{artifact.members[member][0]}",
-            sha256=artifact.members[member][1],
-            licence=artifact.licence,
-            description=artifact.description,
-        )
+        artifact.provenance(member)
         for artifact, member in (
             (OBOE, "error_matrix"),
             (OBOE, "runtime_matrix"),
@@ -390,18 +382,7 @@ def build_regression_knowledge_base(
     conversion = convert_autosklearn(
         *(read_member(artifact, path, m) for m in members), config_id=config_id_for
     )
-    provenance = tuple(
-        Provenance(
-            source=artifact.source,
-            package=artifact.package,
-            version=artifact.version,
-            file=f"{artifact.filename}:{artifact.members[m][0]}",
-            sha256=artifact.members[m][1],
-            licence=artifact.licence,
-            description=artifact.description,
-        )
-        for m in members[:3]
-    )
+    provenance = tuple(artifact.provenance(m) for m in members[:3])
     kb = KnowledgeBase(
         performance=conversion.performance,
         metafeatures=conversion.metafeatures,

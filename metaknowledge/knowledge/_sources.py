@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from metaknowledge.knowledge._kb import Provenance
+
 __all__ = [
     "AUTOSKLEARN",
     "LCDB",
@@ -53,6 +55,19 @@ class SourceArtifact:
     def requirement(self) -> str:
         """The pip requirement that names exactly this distribution."""
         return f"{self.package}=={self.version}"
+
+    def provenance(self, member: str) -> Provenance:
+        """Where a snapshot's data from ``member`` came from (package, file, sha256, licence)."""
+        path, sha256 = self.members[member]
+        return Provenance(
+            source=self.source,
+            package=self.package,
+            version=self.version,
+            file=f"{self.filename}:{path}",
+            sha256=sha256,
+            licence=self.licence,
+            description=self.description,
+        )
 
 
 OBOE = SourceArtifact(

@@ -6,7 +6,7 @@ the only other module that issues SQL against the service tables.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -29,7 +29,7 @@ from service.db.records import (
     MetamodelVersionRecord,
     RefitStateRecord,
 )
-from service.db.repositories import utcnow
+from service.db.repositories import aware_utc, utcnow
 
 __all__ = [
     "HISTORY_SOURCE",
@@ -45,13 +45,6 @@ FINISHED_TRIAL_STATES = ("complete", "failed")
 REFIT_STATE_ID = 1
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes even for timezone=True columns; they were stored as UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _history_study(row: HistoryStudyRow) -> HistoryStudyRecord:
     return HistoryStudyRecord(
         id=row.id,
@@ -64,7 +57,7 @@ def _history_study(row: HistoryStudyRow) -> HistoryStudyRecord:
         source=row.source,
         source_version=row.source_version,
         cv_folds=row.cv_folds,
-        recorded_at=_aware(row.recorded_at) or row.recorded_at,
+        recorded_at=aware_utc(row.recorded_at) or row.recorded_at,
     )
 
 
@@ -83,7 +76,7 @@ def _version(row: MetamodelVersionRow, tenant_name: str | None) -> MetamodelVers
         counts=dict(row.counts),
         n_history_studies=row.n_history_studies,
         trigger=row.trigger,
-        created_at=_aware(row.created_at) or row.created_at,
+        created_at=aware_utc(row.created_at) or row.created_at,
     )
 
 
@@ -335,9 +328,9 @@ class RefitLeaseRepository:
             return RefitStateRecord(None, None, 0, None)
         return RefitStateRecord(
             lease_owner=row.lease_owner,
-            lease_expires_at=_aware(row.lease_expires_at),
+            lease_expires_at=aware_utc(row.lease_expires_at),
             history_studies_refitted=row.history_studies_refitted,
-            last_refit_at=_aware(row.last_refit_at),
+            last_refit_at=aware_utc(row.last_refit_at),
         )
 
     def claim(self, owner: str, *, ttl_s: float) -> bool:

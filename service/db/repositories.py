@@ -54,8 +54,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes even for timezone=True columns; they were stored as UTC.
+def aware_utc(value: datetime | None) -> datetime | None:
+    """``value`` with its UTC timezone: SQLite returns naive datetimes even for timezone=True
+    columns; they were stored as UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -63,7 +64,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _tenant(row: TenantRow) -> TenantRecord:
     return TenantRecord(
-        id=row.id, name=row.name, created_at=_aware(row.created_at) or row.created_at
+        id=row.id, name=row.name, created_at=aware_utc(row.created_at) or row.created_at
     )
 
 
@@ -76,8 +77,8 @@ def _api_key(row: Any, tenant_name: str) -> ApiKeyRecord:
         tenant_name=tenant_name,
         secret_hash=row.secret_hash,
         scopes=list(row.scopes),
-        created_at=_aware(row.created_at) or row.created_at,
-        revoked_at=_aware(row.revoked_at),
+        created_at=aware_utc(row.created_at) or row.created_at,
+        revoked_at=aware_utc(row.revoked_at),
     )
 
 
@@ -89,7 +90,7 @@ def _idempotency(row: IdempotencyKeyRow) -> IdempotencyRecord:
         fingerprint=row.fingerprint,
         status_code=row.status_code,
         response=row.response,
-        created_at=_aware(row.created_at) or row.created_at,
+        created_at=aware_utc(row.created_at) or row.created_at,
     )
 
 
@@ -104,7 +105,7 @@ def _dataset(row: DatasetRow) -> DatasetRecord:
         n_rows=row.n_rows,
         n_columns=row.n_columns,
         columns=list(row.columns),
-        created_at=_aware(row.created_at) or row.created_at,
+        created_at=aware_utc(row.created_at) or row.created_at,
     )
 
 
@@ -117,7 +118,7 @@ def _task(row: TaskRow) -> TaskRecord:
         task_type=row.task_type,
         metric=row.metric,
         metafeatures=dict(row.metafeatures),
-        created_at=_aware(row.created_at) or row.created_at,
+        created_at=aware_utc(row.created_at) or row.created_at,
     )
 
 
@@ -139,9 +140,9 @@ def _study(row: StudyRow) -> StudyRecord:
         n_finished=row.n_finished,
         n_workers=row.n_workers,
         error=row.error,
-        created_at=_aware(row.created_at) or row.created_at,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        created_at=aware_utc(row.created_at) or row.created_at,
+        started_at=aware_utc(row.started_at),
+        finished_at=aware_utc(row.finished_at),
     )
 
 
@@ -159,8 +160,8 @@ def _trial(row: TrialRow) -> TrialRecord:
         duration_s=row.duration_s,
         error=row.error,
         worker=row.worker,
-        started_at=_aware(row.started_at) or row.started_at,
-        finished_at=_aware(row.finished_at),
+        started_at=aware_utc(row.started_at) or row.started_at,
+        finished_at=aware_utc(row.finished_at),
     )
 
 
