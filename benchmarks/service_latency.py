@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,19 +36,15 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from benchmarks.load._server import free_port, wait_healthy
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_P99_MS = 100.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(home: Path, api_processes: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """``warmstart serve`` (no workers) on a free loopback port; waits until healthy."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WARMSTART_HOME": str(home),
@@ -75,16 +70,12 @@ def start_server(home: Path, api_processes: int = 1) -> tuple[subprocess.Popen[b
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    process.terminate()
-    raise RuntimeError("the server did not become healthy within 120 s")
+    try:
+        wait_healthy(url, 120, process)
+    except RuntimeError:
+        process.terminate()
+        raise
+    return process, url
 
 
 def cpu_seconds(pid: int | None) -> float | None:

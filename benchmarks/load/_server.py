@@ -13,14 +13,15 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["SpawnedServer", "spawn_server", "wait_healthy"]
+__all__ = ["SpawnedServer", "free_port", "spawn_server", "wait_healthy"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 SERVE = [sys.executable, "-m", "service", "serve"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -87,7 +88,7 @@ def spawn_server(home: Path, database_url: str | None) -> SpawnedServer:
         )
         if migrated.returncode != 0:
             raise RuntimeError(f"warmstart db upgrade failed: {migrated.stderr.strip()}")
-    port = _free_port()
+    port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
             [*SERVE, "--port", str(port), "--workers", str(WORKERS)],

@@ -6,6 +6,7 @@ from metaknowledge.evaluation._baselines import (
     KnnBestConfigs,
     RandomOrder,
 )
+from metaknowledge.evaluation._bound import ORACLE_NAME, similarity_oracle
 from metaknowledge.evaluation._protocol import DEFAULT_KS, EvaluationResult, evaluate_proposer
 from metaknowledge.evaluation._regret import normalized_regret, regret_curve
 from metaknowledge.evaluation._scope import (
@@ -17,6 +18,7 @@ from metaknowledge.evaluation._scope import (
 __all__ = [
     "DEFAULT_KS",
     "LOSS_METRICS",
+    "ORACLE_NAME",
     "AverageRank",
     "EvaluationResult",
     "GreedyPortfolio",
@@ -27,4 +29,5 @@ __all__ = [
     "evaluate_proposer",
     "normalized_regret",
     "regret_curve",
+    "similarity_oracle",
 ]

@@ -48,7 +48,7 @@ class EvaluationResult:
     def summary(self, ks: Sequence[int] = DEFAULT_KS) -> dict[str, Any]:
         """JSON-ready means (and standard errors) at ``ks``."""
         n = len(self.dataset_ids)
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "setting": self.setting,
             "n_datasets": n,
@@ -59,6 +59,9 @@ class EvaluationResult:
                 for k in ks
             },
         }
+        if self.extra:
+            out["extra"] = self.extra
+        return out
 
 
 def _query(kb: KnowledgeBase, dataset_id: int) -> dict[str, float]:

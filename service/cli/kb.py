@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from metaknowledge.evaluation import (
     DEFAULT_KS,
+    ORACLE_NAME,
     AverageRank,
     EvaluationResult,
     GreedyPortfolio,
@@ -24,6 +25,7 @@ from metaknowledge.evaluation import (
     check_higher_is_better,
     evaluable_dataset_ids,
     evaluate_proposer,
+    similarity_oracle,
 )
 from metaknowledge.exceptions import InvalidInputError
 from metaknowledge.knowledge import (
@@ -142,6 +144,13 @@ def info(
 
 ProposerFactory = Callable[[], Proposer]
 
+ORACLE_NOTE = (
+    f"*{ORACLE_NAME}*: not a proposer but a reference. It weighs the other datasets by how well "
+    "their scores correlate with the held-out dataset's true ones (which no proposer can know) "
+    "and builds the greedy portfolio with those weights: about as far as proposals from "
+    "similar datasets can get on this knowledge base."
+)
+
 
 def _proposers(random_state: int) -> list[tuple[str, ProposerFactory]]:
     """The proposers ``evaluate`` compares, baselines first."""
@@ -257,7 +266,12 @@ def evaluate(
                     progress=tick,
                 )
             )
+        if "static" in settings:
+            progress.add_task(f"{ORACLE_NAME} (static)", total=None)
+            results.append(similarity_oracle(kb, dataset_ids=ids))
     table = markdown_table(results)
+    if "static" in settings:
+        table += "\n\n" + ORACLE_NOTE
     typer.echo(table)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from metaknowledge import InvalidInputError
 from metaknowledge.evaluation import (
+    ORACLE_NAME,
     GreedyPortfolio,
     RandomOrder,
     evaluate_proposer,
     normalized_regret,
     regret_curve,
+    similarity_oracle,
 )
 from metaknowledge.metamodel import MetaModel
 
@@ -60,3 +63,34 @@ def test_bad_settings_are_rejected() -> None:
         evaluate_proposer(make_kb(), MetaModel, name="x", setting="both")
     with pytest.raises(InvalidInputError):
         evaluate_proposer(make_kb(), MetaModel, name="x", length=0)
+
+
+def test_similarity_oracle_finds_a_twin_and_bounds_the_structured_kb() -> None:
+    kb = make_kb(30)
+    oracle = similarity_oracle(kb, length=5)
+    assert oracle.name == ORACLE_NAME and oracle.curves.shape == (30, 5)
+    # On this KB each family's rows correlate with each other: knowing them is enough.
+    assert oracle.mean_at(1) < 0.1
+    assert set(oracle.extra["temperature"]) == {"1", "2", "3", "4", "5"}
+    # An exact copy of a held-out row in the KB is found: regret 0 on it from the first proposal.
+    perf = kb.performance.copy()
+    perf.iloc[1] = perf.iloc[0].to_numpy()[::-1]  # a row no other row resembles...
+    twin = perf.iloc[[1]].copy()
+    twin.index = pd.Index([9999], name=perf.index.name)
+    perf = pd.concat([perf, twin])
+    kb2 = type(kb)(**{**kb.__dict__, "performance": perf, "runtime": perf.iloc[:0]})
+    curve = similarity_oracle(kb2, dataset_ids=[int(perf.index[1])], length=3).curves[0]
+    assert list(curve) == pytest.approx([0.0, 0.0, 0.0])
+
+
+def test_similarity_oracle_rejects_bad_settings_and_skips_flat_rows() -> None:
+    kb = make_kb(10)
+    with pytest.raises(InvalidInputError):
+        similarity_oracle(kb, length=0)
+    with pytest.raises(InvalidInputError):
+        similarity_oracle(kb, temperatures=(0.1, 0.0))
+    perf = kb.performance.copy()
+    perf.iloc[0] = 0.5
+    flat = type(kb)(**{**kb.__dict__, "performance": perf})
+    result = similarity_oracle(flat, length=2)
+    assert int(perf.index[0]) not in result.dataset_ids and len(result.dataset_ids) == 9

@@ -12,25 +12,17 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import httpx
+from benchmarks.load._server import free_port
+from benchmarks.load._server import wait_healthy as wait_until_healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/local/bin")
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def service_env(home: Path, database_url: str, **settings: object) -> dict[str, str]:
@@ -96,19 +88,10 @@ def wait_healthy(server: ServiceProcess, url: str, timeout_s: float = 90.0) -> N
     Raises:
         AssertionError: the server exited or stayed unhealthy (its output is in the message).
     """
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not server.alive():
-            raise AssertionError(
-                f"the server exited ({server.process.returncode}):\n{server.tail()}"
-            )
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the server was not healthy within {timeout_s} s:\n{server.tail()}")
+    try:
+        wait_until_healthy(url, timeout_s, server.process)
+    except RuntimeError as error:
+        raise AssertionError(f"{error}:\n{server.tail()}") from None
 
 
 def reap(processes: Iterable[ServiceProcess]) -> None:

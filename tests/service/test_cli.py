@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import uvicorn
 from service_testdata import FAST_LEARNERS, classification_frame
 from typer.testing import CliRunner
 
+from benchmarks.load._server import free_port
 from metaknowledge import KnowledgeBase
 from metaknowledge.knowledge import write_snapshot
 from service.advisor import Advisor
@@ -138,18 +138,12 @@ def test_failures_exit_1_with_one_line(
     assert result.returncode == 1 and "cannot reach" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(settings: Settings, advisor: Advisor) -> Iterator[str]:
     """The real app served by uvicorn on a free loopback port, plus one worker thread."""
     app = create_app(settings, advisor=advisor)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

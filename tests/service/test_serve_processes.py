@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.load._server import free_port
 from service.cli.server import _settings_environment
 from service.config import Settings
 
@@ -46,12 +46,6 @@ def test_settings_reach_other_processes_intact(
     assert rebuilt.auth_required  # listening beyond loopback: keys stay required
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _children(pid: int) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
@@ -74,7 +68,7 @@ def _cmdline(pid: int) -> bytes:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the processes")
 def test_serve_runs_several_api_processes_and_stops_them(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("WARMSTART_")},
         "WARMSTART_HOME": str(tmp_path),
