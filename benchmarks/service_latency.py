@@ -1,8 +1,8 @@
 """Recommendation latency of a running server: p50/p99 at 1, 10 and 50 concurrent clients.
 
-    python benchmarks/service_latency.py                       # starts its own server (API only)
-    python benchmarks/service_latency.py --api-processes 2     # ... with two API processes
-    python benchmarks/service_latency.py --server http://127.0.0.1:8000
+    python -m benchmarks.service_latency                       # starts its own server (API only)
+    python -m benchmarks.service_latency --api-processes 2     # ... with two API processes
+    python -m benchmarks.service_latency --server http://127.0.0.1:8000
 
 Registers one generated dataset and task, then loads ``POST /v1/tasks/{id}/recommendations`` at
 each concurrency level, and ``GET /v1/metaknowledge`` (a static answer: the framework's floor) as
