@@ -44,6 +44,8 @@ def test_evaluate_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     payload = json.loads(out.read_text())
     names = {(r["name"], r["setting"]) for r in payload["results"]}
     assert ("kNN best configs", "static") in names and ("greedy portfolio", "static") in names
+    assert ("similarity oracle (bound)", "static") in names
+    assert "not a proposer but a reference" in result.stdout
     assert all(r["n_datasets"] == 30 for r in payload["results"])
 
 
