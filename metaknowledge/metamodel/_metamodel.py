@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from metaknowledge.exceptions import InvalidInputError, NotFittedError, UnknownLearnerError
 from metaknowledge.knowledge import KnowledgeBase
@@ -42,11 +43,19 @@ from metaknowledge.metamodel._similarity import (
 )
 from metaknowledge.metamodel._types import Evidence, Neighbor, Observation, Recommendation
 
-__all__ = ["INCUMBENT_GAP", "MetaModel"]
+__all__ = ["FAILED_COST_SHARE", "INCUMBENT_GAP", "MetaModel"]
 
 INCUMBENT_GAP = 0.1
 """Gap below an incumbent row's score assumed for its unknown cells when the KB has no dense row to
 measure it on (the median best-minus-mean gap of the bundled classification KB is 0.088)."""
+
+FAILED_COST_SHARE = 0.75
+"""A failed observation (NaN score: an error or the per-trial time limit) rules out the other
+configurations of its learner that the KB's fit times say cost at least this share of the failed
+one's. Without it, a learner that timed out was proposed again and again: on PMLB's
+mfeat_karhunen (2,000 rows, 10 classes) the steered trials 2-6 were five gradient-boosting
+configurations with ``max_features=None``, each killed at the 120-second limit; the
+``max_features="log2"`` ones cost about half as much on the KB and stay in play."""
 
 
 class MetaModel:
@@ -163,6 +172,7 @@ class MetaModel:
         self.configs_ = [kb.configs[c] for c in self.config_ids_]
         self.config_learners_ = np.asarray([str(c["learner"]) for c in self.configs_])
         self.filled_ = self._filled(gap)
+        self.log_cost_ = _log_costs(kb.runtime, self.config_ids_)
         centred = self.filled_ - self.filled_.mean(axis=1, keepdims=True)
         self.config_cov_ = centred.T @ centred / len(centred)
         self.features_ = FeatureSpace(kb.metafeatures, list(self.dataset_ids_))
@@ -253,12 +263,14 @@ class MetaModel:
 
     def _map_observations(
         self, observed: Sequence[Observation]
-    ) -> tuple[list[int], list[float], list[int]]:
-        """(KB columns, scores) of the finite observations that map onto KB configs, and the KB
-        columns of every observation (failed ones included), which are not proposed again."""
+    ) -> tuple[list[int], list[float], list[int], list[int]]:
+        """(KB columns, scores) of the finite observations that map onto KB configs, the KB
+        columns of every observation (failed ones included), which are not proposed again, and
+        those of the failed ones."""
         columns: list[int] = []
         scores: list[float] = []
         seen: list[int] = []
+        failed: list[int] = []
         known: dict[str, int | None] = {}  # a task's trials repeat configurations: map each once
         for item in observed:
             try:
@@ -281,7 +293,9 @@ class MetaModel:
             if np.isfinite(value):  # a failed trial tells nothing about similarity
                 columns.append(column)
                 scores.append(value)
-        return columns, scores, seen
+            else:
+                failed.append(column)
+        return columns, scores, seen, failed
 
     def _column_of(self, config: str | Mapping[str, Any]) -> int | None:
         if isinstance(config, str):
@@ -315,6 +329,16 @@ class MetaModel:
         except InvalidConfigError:
             return None
         return int(candidates[int(np.argmin(np.abs(points - target[None, :]).sum(axis=1)))])
+
+    def _costlier_siblings(self, failed: list[int]) -> np.ndarray:
+        """Mask of the configurations that share a failed one's learner and cost at least
+        :data:`FAILED_COST_SHARE` of it by the KB's fit times (unknown costs rule nothing out)."""
+        out = np.zeros(len(self.config_ids_), dtype=bool)
+        for f in set(failed):
+            with np.errstate(invalid="ignore"):
+                costlier = self.log_cost_ >= self.log_cost_[f] + np.log(FAILED_COST_SHARE)
+            out |= (self.config_learners_ == self.config_learners_[f]) & costlier
+        return out
 
     def _posterior(
         self, prior: np.ndarray, columns: list[int], scores: list[float]
@@ -372,7 +396,9 @@ class MetaModel:
         ``metafeatures`` may hold any subset of qualities (unknown names are ignored); with none in
         common with the KB the recommendation falls back to the KB-wide portfolio. ``observed``
         holds the configurations already measured on this dataset with their scores (higher is
-        better; NaN = failed): they are never proposed again and re-weight the similar datasets.
+        better; NaN = failed): they are never proposed again and re-weight the similar datasets;
+        a failed one also rules out the configurations of its learner that cost at least
+        :data:`FAILED_COST_SHARE` as much on the KB (when the KB has fit times).
         ``learners`` restricts the proposals; a requested learner the KB has no runs of is proposed
         at its default configuration (``config_id`` None, ``predicted_score`` None).
 
@@ -385,7 +411,7 @@ class MetaModel:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InvalidInputError(f"k must be a positive integer, got {k!r}")
         _, similarity = self._kernel(metafeatures)
-        columns, scores, seen = self._map_observations(observed)
+        columns, scores, seen, failed = self._map_observations(observed)
         post, predicted, current = self._posterior(self._prior(similarity), columns, scores)
 
         allowed = np.ones(len(self.config_ids_), dtype=bool)
@@ -395,6 +421,7 @@ class MetaModel:
             allowed = np.isin(self.config_learners_, wanted)
             missing_learners = [w for w in wanted if w not in set(self.config_learners_)]
         allowed[seen] = False
+        allowed[self._costlier_siblings(failed)] = False
 
         picks = _greedy_portfolio(predicted, post, current, self.range_, allowed, k, self.tiebreak_)
         out = [self._recommendation(c, post, predicted) for c in picks]
@@ -564,6 +591,20 @@ def _check_learners(learners: Sequence[str]) -> list[str]:
     if not out:
         raise UnknownLearnerError("learners is empty: name at least one learner")
     return out
+
+
+def _log_costs(runtime: pd.DataFrame, config_ids: list[str]) -> np.ndarray:
+    """Per configuration, the mean log fit time over the KB datasets that recorded one (NaN
+    where none did): a geometric mean, so that large datasets do not decide alone."""
+    if runtime.empty:
+        return np.full(len(config_ids), np.nan)
+    seconds = runtime.reindex(columns=config_ids).to_numpy(dtype=np.float64)
+    logs = np.where(
+        np.isfinite(seconds) & (seconds > 0), np.log(np.where(seconds > 0, seconds, 1)), np.nan
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # configurations never timed
+        return np.nanmean(logs, axis=0)
 
 
 def _incumbent_gap(dense: np.ndarray) -> float:

@@ -94,6 +94,28 @@ def test_failed_observations_count_as_seen_but_not_as_evidence(model: MetaModel)
         assert rec.predicted_score == pytest.approx(before[rec.config_id])
 
 
+def test_a_failure_rules_out_its_learners_configurations_that_cost_as_much() -> None:
+    kb = make_kb()
+    runtime = kb.runtime.copy()
+    runtime[:] = 1.0
+    runtime["t:rf:2"] = 10.0  # the one that fails
+    runtime["t:rf:16"] = 9.0  # about as costly: ruled out with it
+    runtime["t:rf:64"] = 3.0  # much cheaper: still proposed
+    timed = MetaModel(bandwidth=0.5).fit(type(kb)(**{**kb.__dict__, "runtime": runtime}))
+    failed = [("t:rf:2", float("nan"))]
+    proposed = {r.config_id for r in timed.recommend(LARGE, 7, observed=failed)}
+    assert "t:rf:16" not in proposed and "t:rf:2" not in proposed
+    assert {"t:rf:64", "t:knn:1", "t:knn:5", "t:knn:15", "t:nb"} <= proposed
+    assert "t:rf:16" in {r.config_id for r in timed.recommend(LARGE, 7)}
+    # A successful trial rules nothing out; nor does a failure when the KB has no fit times.
+    fine = [("t:rf:2", 0.9)]
+    assert "t:rf:16" in {r.config_id for r in timed.recommend(LARGE, 7, observed=fine)}
+    untimed = MetaModel(bandwidth=0.5).fit(
+        type(kb)(**{**kb.__dict__, "runtime": runtime.iloc[:, :0]})
+    )
+    assert "t:rf:16" in {r.config_id for r in untimed.recommend(LARGE, 7, observed=failed)}
+
+
 def test_version_names_kb_and_parameters() -> None:
     a = MetaModel().fit(make_kb())
     b = MetaModel(bandwidth=2.0).fit(make_kb())
