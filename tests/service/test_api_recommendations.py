@@ -137,3 +137,51 @@ def test_server_refuses_an_unmigrated_postgres_and_migrates_embedded_sqlite(
     else:
         with TestClient(app) as client:
             assert client.get("/v1/health").json()["migrations"]["at_head"] is True
+
+
+def test_failed_trials_inform_recommendations_but_lost_workers_do_not(
+    client: TestClient,
+) -> None:
+    """A configuration that failed on the task (the time limit, the learner's own error) is
+    not proposed again; one whose worker was lost (stale) is no evidence against it."""
+    from service.db import StudyRepository, TrialRepository
+    from service.operations.recommendations import observed_on_task
+    from service.operations.tasks import get_task_record
+
+    task_id = seed_task(client, classification_frame(seed=5), "label")
+    before = client.post(f"/v1/tasks/{task_id}/recommendations", json={"k": 6}).json()["items"]
+    timed_out = before[0]
+    lost = next(i for i in before if i["learner"] != timed_out["learner"])
+    study = client.post(
+        "/v1/studies", json={"task_id": task_id, "n_trials": 2, "warm_start": 0}
+    ).json()
+    ctx = client.app.state.context  # type: ignore[attr-defined]
+    errors = [
+        (timed_out, "TimeoutError: exceeded the per-trial limit of 1 s"),
+        (lost, "StaleTrialError: no heartbeat for over 60 s (w:1 was killed or lost)"),
+    ]
+    with ctx.db.session() as session:
+        tenant_id = StudyRepository(session).get(study["id"], tenant_id=None).tenant_id
+        trials = TrialRepository(session)
+        for number, (item, error) in enumerate(errors):
+            row = trials.start(
+                tenant_id=tenant_id,
+                study_id=study["id"],
+                number=number,
+                source="sampler",
+                learner=item["learner"],
+                params=item["params"],
+                worker="w:1",
+            )
+            trials.finish_running(row.id, state="failed", score=None, duration_s=1.0, error=error)
+
+    observed = observed_on_task(ctx, get_task_record(ctx, tenant_id, task_id))
+    assert len(observed) == 1, observed
+    ((config, score),) = observed
+    assert config == {"learner": timed_out["learner"], "params": timed_out["params"]}
+    assert score != score  # NaN: the meta-model's "failed"
+    after = client.post(f"/v1/tasks/{task_id}/recommendations", json={"k": 6}).json()["items"]
+    configs = [(i["learner"], i["params"]) for i in after]
+    assert (timed_out["learner"], timed_out["params"]) not in configs
+    if lost["learner"] != timed_out["learner"]:  # else the failure may rule out its learner
+        assert (lost["learner"], lost["params"]) in configs
