@@ -3,11 +3,12 @@
 Every strategy searches the same space (:mod:`metaknowledge.searchspace`, through the service's
 Optuna bridge), on the same CV splits (the seed), with the same number of trials:
 
-- ``warmstart``: the meta-model proposes one configuration at a time for the first ``warm_k``
-  trials, told the scores measured so far (``observed``), then the service's TPE sampler continues
-  with every trial in its history;
-- ``warmstart-static``: the service as shipped: the meta-model's top ``warm_k`` enqueued at once,
-  then TPE (opt-in);
+- ``warmstart``: the service's steered warm start (:mod:`service.runner.steering`): the
+  meta-model proposes one configuration at a time for the first ``warm_k`` trials, told the
+  scores measured so far (``observed``, failures as NaN), then the service's TPE sampler
+  continues with every trial in its history;
+- ``warmstart-static``: the meta-model's top ``warm_k`` enqueued at once, then TPE (opt-in; what
+  the service did before it steered);
 - ``tpe``: the service's TPE sampler from a cold start; ``random``: random search;
 - ``knn-warmstart``: auto-sklearn 1.0 style: the best configurations of the nearest KB datasets
   enqueued, then TPE;

@@ -118,7 +118,9 @@ class StudyRow(Base):
 
     ``n_reserved`` counts trial slots handed to workers (never above ``n_trials``) and
     ``n_finished`` the slots whose trial has ended; the study is over when they are equal and no
-    slot can be handed out any more.
+    slot can be handed out any more. ``n_warm_enqueued`` counts the warm-start trials enqueued
+    so far (the first at creation, each next one by a worker from the results so far), up to
+    ``warm_start_k``; ``warm_start`` holds them, followed by the rest of the creation's proposal.
     """
 
     __tablename__ = "ws_studies"
@@ -135,6 +137,7 @@ class StudyRow(Base):
     metamodel_version: Mapped[str | None] = mapped_column(String(64))
     learners: Mapped[list[str]] = mapped_column(JSON)
     warm_start: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    n_warm_enqueued: Mapped[int] = mapped_column(Integer, default=0)
     n_reserved: Mapped[int] = mapped_column(Integer, default=0)
     n_finished: Mapped[int] = mapped_column(Integer, default=0)
     n_workers: Mapped[int] = mapped_column(Integer, default=0)

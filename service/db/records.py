@@ -105,6 +105,7 @@ class StudyRecord:
     metamodel_version: str | None
     learners: list[str]
     warm_start: list[dict[str, Any]]
+    n_warm_enqueued: int
     n_reserved: int
     n_finished: int
     n_workers: int

@@ -137,6 +137,7 @@ def _study(row: StudyRow) -> StudyRecord:
         metamodel_version=row.metamodel_version,
         learners=list(row.learners),
         warm_start=list(row.warm_start),
+        n_warm_enqueued=row.n_warm_enqueued,
         n_reserved=row.n_reserved,
         n_finished=row.n_finished,
         n_workers=row.n_workers,
@@ -426,8 +427,9 @@ class StudyRepository:
         metamodel_version: str | None,
         learners: list[str],
         warm_start: list[dict[str, Any]],
+        n_warm_enqueued: int,
     ) -> StudyRecord:
-        """Insert a queued study."""
+        """Insert a queued study (``n_warm_enqueued``: warm-start trials enqueued at creation)."""
         row = StudyRow(
             tenant_id=tenant_id,
             task_id=task_id,
@@ -440,6 +442,7 @@ class StudyRepository:
             metamodel_version=metamodel_version,
             learners=learners,
             warm_start=warm_start,
+            n_warm_enqueued=n_warm_enqueued,
             n_reserved=0,
             n_finished=0,
             n_workers=0,
@@ -518,6 +521,33 @@ class StudyRepository:
                 StudyRow.n_reserved < StudyRow.n_trials,
             )
             .values(n_reserved=StudyRow.n_reserved + 1)
+            .returning(StudyRow.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    def take_warm_start(
+        self, study_id: int, *, index: int, warm_start: list[dict[str, Any]] | None
+    ) -> bool:
+        """Claim warm-start trial ``index`` of a running study (the one after the ``index``
+        enqueued so far) and record the study's warm start as ``warm_start`` (None: the warm
+        phase ends here, nothing is left to propose).
+
+        Compare-and-set on ``n_warm_enqueued``: True for exactly one of the workers that claim
+        the same index, False for the others (and when the study is no longer running).
+        """
+        values: dict[str, Any] = (
+            {"n_warm_enqueued": StudyRow.warm_start_k}
+            if warm_start is None
+            else {"n_warm_enqueued": index + 1, "warm_start": warm_start}
+        )
+        result = self.session.execute(
+            update(StudyRow)
+            .where(
+                StudyRow.id == study_id,
+                StudyRow.status == "running",
+                StudyRow.n_warm_enqueued == index,
+            )
+            .values(**values)
             .returning(StudyRow.id)
         )
         return result.scalar_one_or_none() is not None

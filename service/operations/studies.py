@@ -1,4 +1,5 @@
-"""Studies: create (with the warm start enqueued in Optuna), inspect, list trials, cancel."""
+"""Studies: create (with the first warm-start trial enqueued in Optuna), inspect, list trials,
+cancel."""
 
 from __future__ import annotations
 
@@ -56,10 +57,12 @@ def _learners(requested: list[str] | None, task_type: str) -> list[str]:
 
 def create_study(ctx: ServiceContext, tenant_id: int, request: StudyCreate) -> StudyPublic:
     """Queue a study of the tenant's task: recommend the warm start, create the Optuna study with
-    it enqueued.
+    its first configuration enqueued.
 
     ``warm_start`` None means 5 when the knowledge base covers the task type (and a meta-model is
-    loaded), else 0. The warm start never exceeds ``n_trials``.
+    loaded), else 0. The warm start never exceeds ``n_trials``. The study's ``warm_start`` is the
+    meta-model's proposal now; the workers steer each next warm-start trial from the results so
+    far (:mod:`service.runner.steering`) and record it there in place of the proposal's.
 
     Raises:
         NotFoundError: unknown task (or its dataset file is gone).
@@ -92,7 +95,8 @@ def create_study(ctx: ServiceContext, tenant_id: int, request: StudyCreate) -> S
         version = advisor.version
     flats = [warm_start_flat(r.learner, r.params, task_type=task.task_type) for r in warm]
     name = f"warmstart-task{task.id}-{uuid.uuid4().hex}"
-    create_optuna_study(ctx.optuna_storage, name, maximize=metric.maximize, warm_start=flats)
+    # Only the first is enqueued now; workers steer the rest from the results (runner.steering).
+    create_optuna_study(ctx.optuna_storage, name, maximize=metric.maximize, warm_start=flats[:1])
     try:
         with ctx.db.session() as session:
             record = StudyRepository(session).add(
@@ -106,6 +110,7 @@ def create_study(ctx: ServiceContext, tenant_id: int, request: StudyCreate) -> S
                 metamodel_version=version,
                 learners=learners,
                 warm_start=[r.model_dump(mode="json") for r in warm],
+                n_warm_enqueued=min(len(flats), 1),
             )
     except BaseException:
         delete_optuna_study(ctx.optuna_storage, name)  # no orphan without a study row

@@ -2,8 +2,9 @@
 
 The search space is :mod:`metaknowledge.searchspace`'s learner-conditional space: a trial suggests
 ``"learner"`` then ``"{learner}.{param}"``. Warm-start configurations are enqueued with
-``to_flat`` before any worker starts, so Optuna hands them out first and ``sample`` replays them
-exactly. Optuna keeps its own tables (and its own Alembic version table) in our database.
+``to_flat`` (the first at creation, the next ones by the workers: :mod:`service.runner.steering`),
+so Optuna hands them out first and ``sample`` replays them exactly. Optuna keeps its own tables
+(and its own Alembic version table) in our database.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Any number of workers (processes, machines) may share a database. Each trial needs a slot reserved
 with one conditional ``UPDATE`` (so a study never gets more than ``n_trials`` trials) and gets its
 configuration from Optuna's ``ask`` on the shared RDB storage (so two workers never run the same
-trial: enqueued warm-start trials are handed out once, in order, then the sampler proposes). Before
-each trial the worker checks the study is still running, so a cancelled study stops within one
-trial.
+trial: enqueued warm-start trials are handed out once, in order, then the sampler proposes). While
+a study's warm phase lasts, the worker first enqueues the next warm-start configuration, proposed
+by the meta-model from the results so far (:mod:`service.runner.steering`). Before each trial the
+worker checks the study is still running, so a cancelled study stops within one trial.
 
 While a trial runs, a thread records Optuna heartbeats for it. Between studies every worker looks
 for stale trials (no heartbeat for ``stale_grace_s``: their worker was killed or lost) with
@@ -44,13 +45,14 @@ from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.exc import IntegrityError
 
 from service.context import ServiceContext
-from service.db import StudyRecord, StudyRepository, TrialRepository
+from service.db import StudyRecord, StudyRepository, TaskRecord, TrialRepository
 from service.db.engine import is_unavailable_error
 from service.operations.datasets import dataset_path, get_dataset_record
 from service.operations.tasks import get_task_record
 from service.runner.bridge import WARM_START_ATTR, load_study, make_storage, sample_config
 from service.runner.executor import TrialExecutor, make_executor
 from service.runner.objective import TrialJob
+from service.runner.steering import steer
 
 __all__ = ["Worker", "default_worker_name"]
 
@@ -75,11 +77,22 @@ def default_worker_name() -> str:
 class _Plan:
     study: StudyRecord
     optuna_study: optuna.Study
-    task_type: str
-    target: str
-    metric: str
+    task: TaskRecord
     dataset_path: str
     seed: int
+    steering: bool = True  # the warm phase may go on (see service.runner.steering)
+
+    @property
+    def task_type(self) -> str:
+        return self.task.task_type
+
+    @property
+    def target(self) -> str:
+        return self.task.target
+
+    @property
+    def metric(self) -> str:
+        return self.task.metric
 
 
 class Worker:
@@ -99,6 +112,7 @@ class Worker:
         self._stale: list[FrozenTrial] = []
         self._stop: threading.Event | None = None
         self._refit_checked = -math.inf
+        self._advisor_loaded = False  # load_advisor() was called (worker processes load lazily)
         # study id -> (n_reserved, n_finished, n_workers) with no trial running, since when
         self._idle_slots: dict[int, tuple[tuple[int, int, int], float]] = {}
         # Optuna study names without a study row, and since when (monotonic); last check
@@ -469,11 +483,10 @@ class Worker:
         return _Plan(
             study=study,
             optuna_study=optuna_study,
-            task_type=task.task_type,
-            target=task.target,
-            metric=task.metric,
+            task=task,
             dataset_path=str(path),
             seed=seed,
+            steering=study.n_warm_enqueued < study.warm_start_k,
         )
 
     def _reserve(self, plan: _Plan) -> bool:
@@ -492,6 +505,7 @@ class Worker:
         """Run one reserved trial: True when it ran, False if the study had to be failed
         instead, None when another worker turned out to run the trial Optuna handed out."""
         study = plan.study
+        self._steer(plan)
         try:
             trial = plan.optuna_study.ask()
         except Exception:
@@ -499,6 +513,30 @@ class Worker:
             raise
         with self._heartbeat(trial):
             return self._run_asked(plan, trial)
+
+    def _steer(self, plan: _Plan) -> None:
+        """Enqueue the study's next warm-start configuration while its warm phase lasts.
+
+        A worker process loads the meta-model the first time a study needs it. Steering that
+        fails (the meta-model, the database) is logged and the sampler proposes instead: the
+        trial is not lost.
+        """
+        if not plan.steering:
+            return
+        if self.ctx.advisor_for_or_none(plan.study.tenant_id, plan.task_type) is None:
+            if self._advisor_loaded:
+                plan.steering = False
+                return
+            self._advisor_loaded = True
+            self.ctx.load_advisor()
+        try:
+            plan.steering = steer(self.ctx, plan.optuna_study, plan.study.id, plan.task)
+        except Exception:
+            logger.warning(
+                "study %s: the warm start could not be steered; the sampler proposes",
+                plan.study.id,
+                exc_info=True,
+            )
 
     def _give_back_slot(self, study_id: int) -> None:
         """Release a reserved slot that ran no trial (retried through an outage)."""

@@ -61,6 +61,8 @@ def _columns(url: str, table: str) -> set[str]:
 def test_each_revision_downgrades_one_step(empty_database_url: str) -> None:
     url = empty_database_url
     migrate.upgrade(url)
+    migrate.downgrade(url, "-1")  # 0006 -> 0005: the steered warm start's counter gone
+    assert "n_warm_enqueued" not in _columns(url, "ws_studies")
     migrate.downgrade(url, "-1")  # 0005 -> 0004: history and meta-model versions gone
     tables = _tables(url)
     assert not {"ws_history_studies", "ws_history_trials", "ws_metamodel_versions"} & tables
@@ -114,6 +116,57 @@ def test_existing_rows_go_to_the_local_tenant(empty_database_url: str) -> None:
             connection.execute(sa.text("DELETE FROM ws_datasets WHERE tenant_id <> 1"))
         migrate.downgrade(url, "0002")
         assert "tenant_id" not in _columns(url, "ws_datasets")
+    finally:
+        engine.dispose()
+
+
+def test_studies_from_before_the_steered_warm_start_are_not_steered(
+    empty_database_url: str,
+) -> None:
+    """0006: a study created with its whole warm start enqueued counts it all as enqueued."""
+    url = empty_database_url
+    migrate.upgrade(url, "0005")
+    engine = make_engine(url)
+    created = "'2025-01-01 00:00:00'"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ws_datasets (tenant_id, sha256, name, file_format, size_bytes, "
+                    f"n_rows, n_columns, columns, created_at) VALUES (1, :sha, 'd', 'csv', 1, 1, "
+                    f"1, '[]', {created})"
+                ),
+                {"sha": "b" * 64},
+            )
+            dataset = connection.scalar(sa.text("SELECT id FROM ws_datasets"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ws_tasks (tenant_id, dataset_id, target, task_type, metric, "
+                    f"metafeatures, created_at) VALUES (1, :d, 'y', 'classification', "
+                    f"'balanced_accuracy', '{{}}', {created})"
+                ),
+                {"d": dataset},
+            )
+            task = connection.scalar(sa.text("SELECT id FROM ws_tasks"))
+            for name, k in (("old-a", 3), ("old-b", 0)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO ws_studies (tenant_id, task_id, status, n_trials, "
+                        "warm_start_k, optuna_study_name, learners, warm_start, n_reserved, "
+                        f"n_finished, n_workers, created_at) VALUES (1, :t, 'queued', 5, :k, "
+                        f":n, '[]', '[]', 0, 0, 0, {created})"
+                    ),
+                    {"t": task, "k": k, "n": name},
+                )
+        migrate.upgrade(url)
+        with engine.begin() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT optuna_study_name, warm_start_k, n_warm_enqueued FROM ws_studies "
+                    "ORDER BY optuna_study_name"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [("old-a", 3, 3), ("old-b", 0, 0)]
     finally:
         engine.dispose()
 

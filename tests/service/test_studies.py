@@ -8,6 +8,7 @@ import time
 from fastapi.testclient import TestClient
 from service_testdata import FAST_LEARNERS, classification_frame, regression_frame, seed_task
 
+from service.advisor import Advisor
 from service.context import ServiceContext
 from service.runner import Worker
 
@@ -52,10 +53,42 @@ def test_warm_start_trials_run_first_and_exactly(client: TestClient) -> None:
 
     trials = client.get(f"/v1/studies/{study['id']}/trials").json()["items"]
     assert [t["source"] for t in trials] == ["warm_start"] * 3 + ["sampler"] * 2
-    for trial, recommended in zip(trials[:3], study["warm_start"], strict=True):
+    done = client.get(f"/v1/studies/{study['id']}").json()
+    assert done["status"] == "succeeded"
+    # The first is the creation's proposal; the study records the steered ones that ran.
+    assert done["warm_start"][0] == study["warm_start"][0]
+    assert [w["rank"] for w in done["warm_start"]] == [1, 2, 3]
+    for trial, recommended in zip(trials[:3], done["warm_start"], strict=True):
         assert trial["learner"] == recommended["learner"]
         assert trial["params"] == recommended["params"]
-    assert client.get(f"/v1/studies/{study['id']}").json()["status"] == "succeeded"
+
+
+def test_the_warm_start_is_steered_by_the_results_so_far(
+    client: TestClient, advisor: Advisor
+) -> None:
+    """Each warm-start trial after the first is the meta-model's best proposal given the
+    scores measured before it (the end-to-end benchmark's ``warmstart`` strategy)."""
+    task_id = seed_task(client, classification_frame(seed=5), "label")
+    study = _create(client, task_id=task_id, n_trials=4, warm_start=4, seed=0)
+    _worker(client).run(exit_when_idle=True)
+    trials = client.get(f"/v1/studies/{study['id']}/trials").json()["items"]
+    assert [t["source"] for t in trials] == ["warm_start"] * 4
+    metafeatures = client.get(f"/v1/tasks/{task_id}").json()["metafeatures"]
+    static = [(w["learner"], w["params"]) for w in study["warm_start"]]
+    ran = [(t["learner"], t["params"]) for t in trials]
+    for i in range(1, 4):
+        observed = [
+            ({"learner": t["learner"], "params": t["params"]}, t["score"]) for t in trials[:i]
+        ]
+        (expected,) = advisor.recommend(
+            metafeatures,
+            1,
+            task_type="classification",
+            observed=observed,
+            learners=study["learners"],
+        )
+        assert ran[i] == (expected.learner, expected.params), i
+    assert ran != static, "the results changed nothing: this test would not see a static start"
 
 
 def test_default_warm_start_is_5_when_covered_and_capped_by_n_trials(client: TestClient) -> None:
