@@ -81,6 +81,7 @@ class _Plan:
     dataset_path: str
     seed: int
     steering: bool = True  # the warm phase may go on (see service.runner.steering)
+    models_checked: bool = False  # the meta-models were loaded or refreshed for this study
 
     @property
     def task_type(self) -> str:
@@ -517,18 +518,20 @@ class Worker:
     def _steer(self, plan: _Plan) -> None:
         """Enqueue the study's next warm-start configuration while its warm phase lasts.
 
-        A worker process loads the meta-model the first time a study needs it. Steering that
+        A worker process loads the meta-models the first time a study needs them, and looks for
+        newer stored versions once per study it joins. Steering that
         fails (the meta-model, the database) is logged and the sampler proposes instead: the
         trial is not lost.
         """
         if not plan.steering:
             return
-        if self.ctx.advisor_for_or_none(plan.study.tenant_id, plan.task_type) is None:
-            if self._advisor_loaded:
-                plan.steering = False
-                return
-            self._advisor_loaded = True
-            self.ctx.load_advisor()
+        if not plan.models_checked:
+            plan.models_checked = True
+            if self._advisor_loaded:  # newer versions since (`kb refit`, a worker's refit)
+                self.ctx.refresh_metamodels()
+            elif self.ctx.advisor_for_or_none(plan.study.tenant_id, plan.task_type) is None:
+                self._advisor_loaded = True
+                self.ctx.load_advisor()  # with the stored versions
         try:
             plan.steering = steer(self.ctx, plan.optuna_study, plan.study.id, plan.task)
         except Exception:
