@@ -1,14 +1,17 @@
 """Per-trial overhead of the service (worker + Optuna + database) over the bare CV of a config.
 
-    python benchmarks/service_overhead.py [--trials 20] [--rows 3000] [--database-url URL]
+    python benchmarks/service_overhead.py [--trials 20] [--rows 3000] [--warm-start 10]
+        [--database-url URL]
 
 Runs a cold-start study of ``--trials`` trials through a real worker (inline, and in the child
-process that enforces the per-trial time limit). Overhead per trial = (study wall time - the CV
-time measured around ``evaluate`` inside each trial) / trials: everything the service adds (slot
-reservation, Optuna ask/tell, trial records, IPC to the child, the child's start-up). Measuring
-both in the same run keeps machine noise out of the difference; as a sanity check the same
-configurations are then cross-validated again with no service at all (``bare_cv_s``). Target:
-< 5% of the trial time. Prints a markdown table and writes JSON (``--out``).
+process that enforces the per-trial time limit), then one whose first ``--warm-start`` trials are
+steered by the meta-model (inline; each of them asks the meta-model with the results so far).
+Overhead per trial = (study wall time - the CV time measured around ``evaluate`` inside each trial)
+/ trials: everything the service adds (slot reservation, Optuna ask/tell, trial records, IPC to the
+child, the child's start-up). Measuring both in the same run keeps machine noise out of the
+difference; as a sanity check the same configurations are then cross-validated again with no service
+at all (``bare_cv_s``). Target: < 5% of the trial time. Prints a markdown table and writes JSON
+(``--out``).
 """
 
 from __future__ import annotations
@@ -51,22 +54,30 @@ def make_table(n_rows: int, seed: int = 0) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def run_mode(ctx: ServiceContext, task_id: int, trials: int, mode: str) -> dict[str, Any]:
-    """One study in ``mode`` (inline | child): wall time vs the CV time inside its trials."""
+def run_mode(
+    ctx: ServiceContext, task_id: int, trials: int, mode: str, *, warm_start: int = 0
+) -> dict[str, Any]:
+    """One study in ``mode`` (inline | child | steered, inline with ``warm_start`` steered
+    trials): wall time vs the CV time inside its trials."""
+    tenant = ctx.local_tenant_id
     study = create_study(
         ctx,
-        StudyCreate(task_id=task_id, n_trials=trials, warm_start=0, seed=0, learners=LEARNERS),
+        tenant,
+        StudyCreate(
+            task_id=task_id, n_trials=trials, warm_start=warm_start, seed=0, learners=LEARNERS
+        ),
     )
-    executor = InlineExecutor() if mode == "inline" else ChildExecutor(3600.0)
+    executor = ChildExecutor(3600.0) if mode == "child" else InlineExecutor()
     worker = Worker(ctx, name=f"bench-{mode}", executor=executor)
     t0 = time.perf_counter()
     worker.work_on(study.id)
     wall = time.perf_counter() - t0
     executor.close()
-    done = list_trials(ctx, study.id).items
+    done = list_trials(ctx, tenant, study.id).items
     cv = sum(t.duration_s or 0.0 for t in done)
     return {
         "mode": mode,
+        "warm_start": warm_start,
         "trials": len(done),
         "failed": sum(t.state == "failed" for t in done),
         "study_wall_s": wall,
@@ -100,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--warm-start", type=int, default=10, help="steered trials (last row)")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "service_overhead.json")
     args = parser.parse_args()
@@ -107,20 +119,28 @@ def main() -> None:
         ctx = ServiceContext(Settings(home=Path(home), database_url=args.database_url))
         try:
             prepare_database(ctx)
+            tenant = ctx.local_tenant_id
             dataset, _ = register_dataset(
-                ctx, io.BytesIO(make_table(args.rows)), filename="bench.csv"
+                ctx, tenant, io.BytesIO(make_table(args.rows)), filename="bench.csv"
             )
-            task, _ = create_task(ctx, TaskCreate(dataset_id=dataset.id, target="y"))
+            task, _ = create_task(ctx, tenant, TaskCreate(dataset_id=dataset.id, target="y"))
             rows = [run_mode(ctx, task.id, args.trials, mode) for mode in ("inline", "child")]
-            first = list_trials(ctx, 1).items
+            if args.warm_start > 0:
+                ctx.load_advisor()
+                rows.append(
+                    run_mode(ctx, task.id, args.trials, "steered", warm_start=args.warm_start)
+                )
+            first = list_trials(ctx, tenant, 1).items
             rows[0]["bare_cv_s"] = bare_cv(ctx, first)
         finally:
             ctx.close()
-    print("| mode | trials | mean CV per trial (s) | overhead / trial (ms) | overhead |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| mode | trials | warm start | mean CV per trial (s) | overhead / trial (ms) | overhead |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['mode']} | {r['trials']} | {r['mean_trial_s']:.3f} | "
+            f"| {r['mode']} | {r['trials']} | {r['warm_start']} | {r['mean_trial_s']:.3f} | "
             f"{r['overhead_per_trial_s'] * 1000:.1f} | {r['overhead_fraction']:.1%} |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
