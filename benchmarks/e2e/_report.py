@@ -75,6 +75,17 @@ def _holdout(groups: Sequence[Group]) -> dict[str, Any]:
     }
 
 
+def _code_versions(groups: Sequence[Group]) -> dict[str, dict[str, int]]:
+    """``{code version: {strategy: number of runs}}`` (``unrecorded`` for older runs)."""
+    found: dict[str, dict[str, int]] = {}
+    for group in groups:
+        for strategy, run in group.runs.items():
+            version = str(run.get("code_version") or "unrecorded")
+            counts = found.setdefault(version, {})
+            counts[strategy] = counts.get(strategy, 0) + 1
+    return found
+
+
 def _timing(groups: Sequence[Group], strategy: str) -> dict[str, float]:
     durations = [t["duration_s"] for g in groups for t in g.runs[strategy]["trials"]]
     walls = [g.runs[strategy]["wall_s"] / max(len(g.runs[strategy]["trials"]), 1) for g in groups]
@@ -116,6 +127,7 @@ def build_summary(
         "datasets": sorted({g.dataset for g in groups}),
         "seeds": sorted({g.seed for g in groups}),
         "holdout": _holdout(groups),
+        "code_versions": _code_versions(groups),
         "strategies": {},
         "per_dataset": {},
     }
@@ -264,6 +276,13 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
     lines += _target_lines(summary)
     for name, reason in summary["strategies_skipped"].items():
         lines.append(f"- `{name}` skipped: {reason}.")
+    versions = summary.get("code_versions") or {}
+    if len(versions) > 1:
+        shown = "; ".join(
+            f"{version}: " + ", ".join(f"{name} ({n})" for name, n in sorted(counts.items()))
+            for version, counts in sorted(versions.items())
+        )
+        lines.append(f"- The runs come from {len(versions)} code versions: {shown}.")
     if summary["incomplete_groups"]:
         lines.append(
             f"- {len(summary['incomplete_groups'])} dataset/seed pairs left out (runs missing "

@@ -7,6 +7,8 @@ shared with the parent, or a direct printer).
 
 from __future__ import annotations
 
+import functools
+import subprocess
 import tempfile
 import time
 import traceback
@@ -22,7 +24,36 @@ from benchmarks.e2e._store import SCHEMA_VERSION, run_path, write_json_atomic
 from benchmarks.e2e._strategies import STRATEGIES, RunContext
 from benchmarks.e2e._trials import TrialEvaluator
 
-__all__ = ["DatasetJob", "ProgressSink", "run_dataset"]
+__all__ = ["DatasetJob", "ProgressSink", "code_version", "run_dataset"]
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def code_version() -> str:
+    """The git commit of the code that runs (``+dirty`` with uncommitted changes to it), or
+    ``unknown`` outside a git checkout: a run spread over several sessions must say when its
+    runs came from different code."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=_REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "metaknowledge", "service", "benchmarks"],
+            cwd=_REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}+dirty" if changed else commit
 
 
 class ProgressSink(Protocol):
@@ -93,6 +124,7 @@ def _payload(
         "n_rows": problem.n_rows,
         "holdout": holdout.as_dict(),
         "kb_version": kb_version,
+        "code_version": code_version(),
         "wall_s": wall_s,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "trials": [r.as_dict() for r in records],

@@ -12,6 +12,7 @@ import pytest
 from benchmarks.e2e import main
 from benchmarks.e2e._analysis import Group, incumbent, score_group, trials_to_reach
 from benchmarks.e2e._readme import END, START
+from benchmarks.e2e._worker import code_version
 
 STRATEGIES = ["warmstart", "tpe", "random", "defaults", "knn-warmstart"]
 
@@ -76,6 +77,7 @@ def test_quick_writes_report_json_and_plots(quick_run: Path) -> None:
 def test_run_files_hold_every_trial(quick_run: Path) -> None:
     run = json.loads((quick_run / "runs" / "tiny_b" / "seed0" / "warmstart.json").read_text())
     assert run["settings"] == {"trials": 6, "folds": 3, "warm_k": 3}
+    assert run["code_version"] == code_version() != ""
     assert len(run["trials"]) == 6
     assert [t["source"] for t in run["trials"][:3]] == ["warm_start"] * 3
     assert run["trials"][3]["source"] == "sampler"
@@ -90,6 +92,8 @@ def test_rerun_skips_finished_runs_and_updates_readme(
     finished = quick_run / "runs" / "tiny_a" / "seed0" / "tpe.json"
     before = finished.stat().st_mtime_ns
     (quick_run / "runs" / "tiny_a" / "seed0" / "random.json").unlink()  # an interrupted run
+    older = quick_run / "runs" / "tiny_b" / "seed0" / "knn-warmstart.json"  # from older code
+    older.write_text(json.dumps({**json.loads(older.read_text()), "code_version": "0123abcd"}))
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{START}\nold\n{END}\n\nafter\n")
     capsys.readouterr()
@@ -115,6 +119,7 @@ def test_rerun_skips_finished_runs_and_updates_readme(
     text = readme.read_text()
     assert "\nold\n" not in text and "| warmstart |" in text and text.endswith("after\n")
     assert "regret_vs_trials.png" in text
+    assert "The runs come from 2 code versions: 0123abcd: knn-warmstart (1);" in text
 
 
 def test_failed_trials_count_as_worst_and_points_are_constant() -> None:
