@@ -8,6 +8,7 @@ shared with the parent, or a direct printer).
 from __future__ import annotations
 
 import functools
+import hashlib
 import subprocess
 import tempfile
 import time
@@ -29,31 +30,30 @@ __all__ = ["DatasetJob", "ProgressSink", "code_version", "run_dataset"]
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+CODE_DIRS = ("metaknowledge", "service", "benchmarks")
+"""The code a run's result depends on (documentation and tests do not change results)."""
+
+
 @functools.cache
 def code_version() -> str:
-    """The git commit of the code that runs (``+dirty`` with uncommitted changes to it), or
-    ``unknown`` outside a git checkout: a run spread over several sessions must say when its
-    runs came from different code."""
+    """An id of the committed code that runs: the first 12 hex digits of the sha1 of the git tree
+    ids of :data:`CODE_DIRS` (so commits that touch only docs or tests keep it), ``+dirty`` with
+    uncommitted changes there, ``unknown`` outside a git checkout. A run spread over several
+    sessions must say when its runs came from different code."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=_REPO_ROOT, capture_output=True, text=True, check=True, timeout=30
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=_REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "metaknowledge", "service", "benchmarks"],
-            cwd=_REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
+        trees = git("rev-parse", *(f"HEAD:{d}" for d in CODE_DIRS))
+        changed = git("status", "--porcelain", "--", *CODE_DIRS)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return f"{commit}+dirty" if changed else commit
+    version = hashlib.sha1(trees.encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{version}+dirty" if changed else version
 
 
 class ProgressSink(Protocol):
