@@ -25,16 +25,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("ws_studies") as batch:
-        batch.add_column(
-            sa.Column("n_warm_enqueued", sa.Integer(), nullable=False, server_default=sa.text("0"))
-        )
+    # A plain ADD COLUMN (SQLite does it in place): a batch rebuild of ws_studies would drop the
+    # table that ws_trials rows point to, which SQLite's enforced foreign keys refuse. The server
+    # default stays: it fills the existing rows, and new rows always set the column.
+    op.add_column(
+        "ws_studies",
+        sa.Column("n_warm_enqueued", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    )
     op.execute("UPDATE ws_studies SET n_warm_enqueued = warm_start_k")
-    with op.batch_alter_table("ws_studies") as batch:
-        # The default only fills existing rows; new rows say how many they enqueued.
-        batch.alter_column("n_warm_enqueued", existing_type=sa.Integer(), server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ws_studies") as batch:
-        batch.drop_column("n_warm_enqueued")
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35 does it in place, like PostgreSQL).
+    op.drop_column("ws_studies", "n_warm_enqueued")

@@ -526,20 +526,15 @@ class StudyRepository:
         return result.scalar_one_or_none() is not None
 
     def take_warm_start(
-        self, study_id: int, *, index: int, warm_start: list[dict[str, Any]] | None
+        self, study_id: int, *, index: int, warm_start: list[dict[str, Any]], last: bool = False
     ) -> bool:
         """Claim warm-start trial ``index`` of a running study (the one after the ``index``
-        enqueued so far) and record the study's warm start as ``warm_start`` (None: the warm
-        phase ends here, nothing is left to propose).
+        enqueued so far) and record the study's warm start as ``warm_start``; with ``last`` the
+        warm phase ends there (nothing is left to propose).
 
         Compare-and-set on ``n_warm_enqueued``: True for exactly one of the workers that claim
         the same index, False for the others (and when the study is no longer running).
         """
-        values: dict[str, Any] = (
-            {"n_warm_enqueued": StudyRow.warm_start_k}
-            if warm_start is None
-            else {"n_warm_enqueued": index + 1, "warm_start": warm_start}
-        )
         result = self.session.execute(
             update(StudyRow)
             .where(
@@ -547,7 +542,10 @@ class StudyRepository:
                 StudyRow.status == "running",
                 StudyRow.n_warm_enqueued == index,
             )
-            .values(**values)
+            .values(
+                n_warm_enqueued=StudyRow.warm_start_k if last else index + 1,
+                warm_start=warm_start,
+            )
             .returning(StudyRow.id)
         )
         return result.scalar_one_or_none() is not None

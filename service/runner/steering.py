@@ -25,6 +25,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from service.advisor import Advisor
 from service.context import ServiceContext
 from service.db import StudyRecord, StudyRepository, TaskRecord, TrialRepository
 from service.runner.bridge import WARM_START_ATTR, warm_start_flat
@@ -40,16 +41,13 @@ def _key(learner: str, params: dict[str, Any]) -> str:
 
 
 def next_warm_start(
-    ctx: ServiceContext, study: StudyRecord, task: TaskRecord
+    ctx: ServiceContext, advisor: Advisor, study: StudyRecord, task: TaskRecord
 ) -> RecommendationPublic | None:
-    """The meta-model's next configuration for ``study`` given what was measured on its task,
-    never one the study already has (finished, running or enqueued); None when the meta-model
-    has nothing left to propose or none is loaded."""
+    """``advisor``'s next configuration for ``study`` given what was measured on its task,
+    never one the study already has (finished, running or enqueued); None when it has nothing
+    left to propose."""
     from service.operations.recommendations import observed_on_task
 
-    advisor = ctx.advisor_for_or_none(study.tenant_id, task.task_type)
-    if advisor is None or not advisor.covers(task.task_type):
-        return None
     with ctx.db.session() as session:
         trials = TrialRepository(session).of_study(study.id)
     taken = {_key(t.learner, t.params) for t in trials if t.learner is not None}
@@ -66,31 +64,46 @@ def next_warm_start(
 
 def steer(ctx: ServiceContext, optuna_study: optuna.Study, study_id: int, task: TaskRecord) -> bool:
     """Enqueue the study's next warm-start configuration if its warm phase is not over; whether
-    the warm phase goes on (False: nothing more to steer for this study).
+    this worker should try again before its next trial (False: the warm phase is over, or this
+    worker has no meta-model for the task and leaves the steering to workers that have one).
 
     Nothing is enqueued while an enqueued trial waits (the first warm start, a retried one):
-    it runs first, and its result informs the next proposal.
+    it runs first, and its result informs the next proposal. When the meta-model has nothing
+    left to propose, the warm phase ends there and the study's ``warm_start`` keeps only the
+    configurations that were enqueued.
     """
     with ctx.db.session() as session:
         study = StudyRepository(session).get(study_id, tenant_id=None)
     if study is None or study.n_warm_enqueued >= study.warm_start_k:
         return False
+    advisor = ctx.advisor_for_or_none(study.tenant_id, task.task_type)
+    if advisor is None or not advisor.covers(task.task_type):
+        logger.warning(
+            "study %s: this worker has no meta-model for %s tasks (%s); it leaves the warm "
+            "start to workers that have one",
+            study.id,
+            task.task_type,
+            ctx.advisor_error or "not covered",
+        )
+        return False
     if optuna_study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         return True
     index = study.n_warm_enqueued
-    proposal = next_warm_start(ctx, study, task)
-    warm_start: list[dict[str, Any]] | None = None
-    if proposal is not None:
-        item = proposal.model_copy(update={"rank": index + 1}).model_dump(mode="json")
-        warm_start = [*study.warm_start[:index], item, *study.warm_start[index + 1 :]]
+    proposal = next_warm_start(ctx, advisor, study, task)
+    if proposal is None:
+        with ctx.db.session() as session:
+            StudyRepository(session).take_warm_start(
+                study.id, index=index, warm_start=study.warm_start[:index], last=True
+            )
+        return False
+    item = proposal.model_copy(update={"rank": index + 1}).model_dump(mode="json")
+    warm_start = [*study.warm_start[:index], item, *study.warm_start[index + 1 :]]
     with ctx.db.session() as session:
         taken = StudyRepository(session).take_warm_start(
             study.id, index=index, warm_start=warm_start
         )
     if not taken:  # another worker enqueued this one; there may be more to steer
         return True
-    if proposal is None:
-        return False
     optuna_study.enqueue_trial(
         warm_start_flat(proposal.learner, proposal.params, task_type=task.task_type),
         user_attrs={WARM_START_ATTR: "warm_start"},

@@ -525,14 +525,14 @@ class Worker:
         """
         if not plan.steering:
             return
-        if not plan.models_checked:
-            plan.models_checked = True
-            if self._advisor_loaded:  # newer versions since (`kb refit`, a worker's refit)
-                self.ctx.refresh_metamodels()
-            elif self.ctx.advisor_for_or_none(plan.study.tenant_id, plan.task_type) is None:
-                self._advisor_loaded = True
-                self.ctx.load_advisor()  # with the stored versions
         try:
+            if not plan.models_checked:
+                plan.models_checked = True
+                if self._advisor_loaded:  # newer versions since (`kb refit`, a worker's refit)
+                    self.ctx.refresh_metamodels()
+                elif self.ctx.advisor_for_or_none(plan.study.tenant_id, plan.task_type) is None:
+                    self._advisor_loaded = True
+                    self.ctx.load_advisor()  # with the stored versions
             plan.steering = steer(self.ctx, plan.optuna_study, plan.study.id, plan.task)
         except Exception:
             logger.warning(

@@ -183,5 +183,4 @@ def test_failed_trials_inform_recommendations_but_lost_workers_do_not(
     after = client.post(f"/v1/tasks/{task_id}/recommendations", json={"k": 6}).json()["items"]
     configs = [(i["learner"], i["params"]) for i in after]
     assert (timed_out["learner"], timed_out["params"]) not in configs
-    if lost["learner"] != timed_out["learner"]:  # else the failure may rule out its learner
-        assert (lost["learner"], lost["params"]) in configs
+    assert (lost["learner"], lost["params"]) in configs  # another learner: not ruled out

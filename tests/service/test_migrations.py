@@ -158,6 +158,17 @@ def test_studies_from_before_the_steered_warm_start_are_not_steered(
                     ),
                     {"t": task, "k": k, "n": name},
                 )
+            # A trial points at its study: the upgrade must not rebuild ws_studies under it
+            # (SQLite enforces the foreign key).
+            study = connection.scalar(sa.text("SELECT min(id) FROM ws_studies"))
+            connection.execute(
+                sa.text(
+                    "INSERT INTO ws_trials (tenant_id, study_id, number, source, learner, params, "
+                    f"state, score, started_at) VALUES (1, :s, 0, 'warm_start', 'knn', '{{}}', "
+                    f"'complete', 0.5, {created})"
+                ),
+                {"s": study},
+            )
         migrate.upgrade(url)
         with engine.begin() as connection:
             rows = connection.execute(
@@ -167,6 +178,10 @@ def test_studies_from_before_the_steered_warm_start_are_not_steered(
                 )
             ).all()
         assert [tuple(r) for r in rows] == [("old-a", 3, 3), ("old-b", 0, 0)]
+        migrate.downgrade(url, "0005")  # and back, with the rows in place
+        assert "n_warm_enqueued" not in _columns(url, "ws_studies")
+        with engine.begin() as connection:
+            assert connection.scalar(sa.text("SELECT count(*) FROM ws_trials")) == 1
     finally:
         engine.dispose()
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from service_testdata import FAST_LEARNERS, classification_frame, regression_frame, seed_task
 
 from service.advisor import Advisor
+from service.config import Settings
 from service.context import ServiceContext
+from service.db import StudyRepository
 from service.runner import Worker
+
+
+def _ctx(client: TestClient) -> ServiceContext:
+    ctx: ServiceContext = client.app.state.context  # type: ignore[attr-defined]
+    return ctx
 
 
 def _worker(client: TestClient) -> Worker:
@@ -181,3 +190,53 @@ def test_bad_study_requests(client: TestClient) -> None:
     assert client.get("/v1/studies/999").status_code == 404
     assert client.get("/v1/studies/999/trials").status_code == 404
     assert client.post("/v1/studies/999/cancel").status_code == 404
+
+
+def test_a_worker_without_a_meta_model_leaves_the_warm_start_to_one_that_has_it(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    task_id = seed_task(client, classification_frame(seed=8), "label")
+    study = _create(client, task_id=task_id, n_trials=5, warm_start=3, seed=0)
+    missing = tmp_path / "no-knowledge-base"
+    blind = ServiceContext(
+        Settings(
+            **{
+                **settings.model_dump(),
+                "knowledge_base_dir": missing,
+                "regression_knowledge_base_dir": missing,
+            }
+        )
+    )
+    try:
+        # Its knowledge base cannot load: it runs the enqueued first warm trial, then a sampled
+        # one, and leaves the warm phase open.
+        assert Worker(blind, name="blind").work_on(study["id"], max_trials=2) == 2
+    finally:
+        blind.close()
+    with _ctx(client).db.session() as session:
+        record = StudyRepository(session).get(study["id"], tenant_id=None)
+    assert record is not None and record.n_warm_enqueued == 1
+    _worker(client).run(exit_when_idle=True)
+    trials = client.get(f"/v1/studies/{study['id']}/trials").json()["items"]
+    sources = ["warm_start", "sampler", "warm_start", "warm_start", "sampler"]
+    assert [t["source"] for t in trials] == sources
+    done = client.get(f"/v1/studies/{study['id']}").json()
+    assert len(done["warm_start"]) == 3
+    ran = {(t["learner"], json.dumps(t["params"], sort_keys=True)) for t in trials}
+    assert all(
+        (w["learner"], json.dumps(w["params"], sort_keys=True)) in ran for w in done["warm_start"]
+    )
+
+
+def test_the_warm_start_index_is_taken_once(client: TestClient) -> None:
+    task_id = seed_task(client, classification_frame(seed=9), "label")
+    study = _create(client, task_id=task_id, n_trials=4, warm_start=3, seed=0)
+    item = study["warm_start"][1]
+    with _ctx(client).db.session() as session:
+        studies = StudyRepository(session)
+        assert studies.join(study["id"]) == 0  # running now
+        assert studies.take_warm_start(study["id"], index=1, warm_start=[item, item])
+        assert not studies.take_warm_start(study["id"], index=1, warm_start=[item])
+        assert studies.take_warm_start(study["id"], index=2, warm_start=[item], last=True)
+        record = studies.get(study["id"], tenant_id=None)
+    assert record is not None and (record.n_warm_enqueued, len(record.warm_start)) == (3, 1)
