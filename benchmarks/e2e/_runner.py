@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from benchmarks.e2e._datasets import DatasetEntry
 from benchmarks.e2e._store import load_run, run_path
-from benchmarks.e2e._worker import DatasetJob, run_dataset
+from benchmarks.e2e._worker import DatasetJob, code_version, run_dataset
 
 __all__ = ["plan_jobs", "run_jobs"]
 
@@ -32,7 +32,11 @@ def plan_jobs(
     settings: dict[str, Any],
     timeout_s: float | None,
 ) -> tuple[list[DatasetJob], int]:
-    """One job per dataset with unfinished runs, and the number of finished runs skipped."""
+    """One job per dataset with unfinished runs, and the number of finished runs skipped.
+
+    The jobs carry the code version as it is now, when the pool is about to import the code.
+    """
+    version = code_version()
     jobs: list[DatasetJob] = []
     skipped = 0
     for entry in entries:
@@ -44,7 +48,7 @@ def plan_jobs(
                 else:
                     skipped += 1
         if pending:
-            jobs.append(DatasetJob(entry, out, tuple(pending), dict(settings), timeout_s))
+            jobs.append(DatasetJob(entry, out, tuple(pending), dict(settings), timeout_s, version))
     return jobs, skipped
 
 

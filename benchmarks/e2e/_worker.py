@@ -73,6 +73,7 @@ class DatasetJob:
     pending: tuple[tuple[int, str], ...]
     settings: dict[str, Any] = field(default_factory=dict)
     timeout_s: float | None = None
+    code_version: str = "unknown"  # taken once by the parent, when the pool imports the code
 
     @property
     def n_trials(self) -> int:
@@ -124,7 +125,7 @@ def _payload(
         "n_rows": problem.n_rows,
         "holdout": holdout.as_dict(),
         "kb_version": kb_version,
-        "code_version": code_version(),
+        "code_version": job.code_version,
         "wall_s": wall_s,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "trials": [r.as_dict() for r in records],
