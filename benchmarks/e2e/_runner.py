@@ -8,8 +8,10 @@ stderr: ``[done/total] dataset seed strategy best score, trials, time``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,7 +22,26 @@ from benchmarks.e2e._datasets import DatasetEntry
 from benchmarks.e2e._store import load_run, run_path
 from benchmarks.e2e._worker import DatasetJob, code_version, run_dataset
 
-__all__ = ["plan_jobs", "run_jobs"]
+__all__ = ["exit_with_parent", "plan_jobs", "run_jobs"]
+
+PARENT_POLL_S = 1.0
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker process once ``parent_pid`` is gone.
+
+    A benchmark stopped with SIGTERM or SIGKILL (not Ctrl-C, which reaches the whole process
+    group) used to leave its workers running their datasets to the end, writing run files into
+    the results folder after it had stopped.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def plan_jobs(
@@ -92,7 +113,12 @@ def run_jobs(jobs: Sequence[DatasetJob], *, n_jobs: int, stream: TextIO = sys.st
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         events: Any = manager.Queue()
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n_jobs,
+            mp_context=context,
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures: list[Future[None]] = [pool.submit(run_dataset, job, events) for job in jobs]
             while not all(f.done() for f in futures) or not events.empty():
                 try:
