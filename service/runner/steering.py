@@ -6,9 +6,10 @@ while the warm phase lasts (``n_warm_enqueued < warm_start_k``): the meta-model 
 told every trial measured on the task so far (scores, and failures, which rule out their learner's
 costlier configurations), and the configurations this study has already run or is running are
 not proposed again. This is the ``warmstart`` strategy of the end-to-end benchmark
-(``benchmarks/e2e``); on the bundled knowledge base, steering takes the held-out regret after 10
-trials from 0.028 (the static top 10) to 0.026 (``warmstart kb evaluate``), and much more where
-the first guesses fail (a timed-out learner is dropped at once).
+(``benchmarks/e2e``). On the bundled knowledge base steering takes the held-out regret after 10
+trials from 0.028 (the static top 10) to 0.026 (``warmstart kb evaluate``); on 40 PMLB datasets
+its regret matched the static top 10 within noise while its trials cost 20 % less CV time (2.0 s
+against 2.6 s; a learner that timed out is not tried again at a higher cost: README).
 
 Workers claim each warm-start index by compare-and-set in the database
 (:meth:`StudyRepository.take_warm_start`), so parallel workers never enqueue the same index; a
