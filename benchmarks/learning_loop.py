@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
 
+from metaknowledge.searchspace import config_key
 from service.app import create_app
 from service.config import Settings
 from service.context import ServiceContext
@@ -121,10 +122,6 @@ def recommend(client: TestClient, task_id: int, k: int) -> dict[str, Any]:
     )
 
 
-def _key(learner: str, params: dict[str, Any]) -> str:
-    return json.dumps([learner, params], sort_keys=True)
-
-
 def _scores(
     frame: pd.DataFrame, configs: dict[str, tuple[str, dict[str, Any]]], *, folds: int
 ) -> dict[str, float]:
@@ -156,7 +153,7 @@ def _reference_grid() -> dict[str, tuple[str, dict[str, Any]]]:
 
     kb = load_knowledge_base()
     return {
-        _key(str(c["learner"]), dict(c["params"])): (str(c["learner"]), dict(c["params"]))
+        config_key(str(c["learner"]), dict(c["params"])): (str(c["learner"]), dict(c["params"]))
         for c in kb.configs.values()
         if c["learner"] in FAST_LEARNERS
     }
@@ -227,7 +224,7 @@ def run_loop(
     datasets = []
     for name, data_seed, frame, task_id in held_out:
         recommended = {
-            _key(i["learner"], i["params"]): (i["learner"], i["params"])
+            config_key(i["learner"], i["params"]): (i["learner"], i["params"])
             for answer in (before[task_id], after[task_id])
             for i in answer["items"]
         }
@@ -236,7 +233,7 @@ def run_loop(
         row: dict[str, Any] = {"family": name, "seed": data_seed, "best_known": best}
         for label, answer in (("before", before[task_id]), ("after", after[task_id])):
             items = answer["items"]
-            found = [scores[_key(i["learner"], i["params"])] for i in items]
+            found = [scores[config_key(i["learner"], i["params"])] for i in items]
             row[label] = {
                 "metamodel_version": answer["metamodel_version"],
                 "learners": [i["learner"] for i in items],

@@ -42,6 +42,7 @@ from metaknowledge.metamodel._similarity import (
     learn_kernel,
 )
 from metaknowledge.metamodel._types import Evidence, Neighbor, Observation, Recommendation
+from metaknowledge.searchspace import config_key
 
 __all__ = ["FAILED_COST_SHARE", "INCUMBENT_GAP", "MetaModel"]
 
@@ -556,8 +557,7 @@ def _observation_key(config: object) -> str | None:
     if not isinstance(config, Mapping) or "learner" not in config:
         return None
     try:
-        params = dict(config.get("params") or {})
-        return json.dumps([str(config["learner"]), params], sort_keys=True)
+        return config_key(str(config["learner"]), dict(config.get("params") or {}))
     except (TypeError, ValueError):
         return None
 

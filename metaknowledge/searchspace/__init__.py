@@ -5,7 +5,8 @@ A *point* is one learner's complete canonical hyperparameters as sklearn names a
 of the bundled (Oboe) knowledge base is a point; :func:`validate_params` turns any partial
 sklearn-style dict into one. A define-by-run optimiser searches the *flat* form (:func:`sample`,
 :func:`to_flat`, :func:`from_flat`); the meta-model measures distances on :func:`encode`;
-:func:`build_pipeline` fits a point on an uploaded table.
+:func:`build_pipeline` fits a point on an uploaded table; :func:`config_key` names a point
+(equal points, equal keys).
 
 Import from here; the private modules may change.
 """
@@ -19,6 +20,7 @@ from metaknowledge.searchspace._flat import (
     sample,
     to_flat,
 )
+from metaknowledge.searchspace._identity import config_key
 from metaknowledge.searchspace._params import (
     Categorical,
     Condition,
@@ -73,6 +75,7 @@ __all__ = [
     "QuietPipeline",
     "Suggester",
     "build_pipeline",
+    "config_key",
     "default_config",
     "encode",
     "encoding_labels",

@@ -19,13 +19,12 @@ configuration without its result (like Optuna's constant liar).
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from metaknowledge.searchspace import config_key
 from service.advisor import Advisor
 from service.context import ServiceContext
 from service.db import StudyRecord, StudyRepository, TaskRecord, TrialRepository
@@ -35,10 +34,6 @@ from service.schemas import RecommendationPublic
 __all__ = ["next_warm_start", "steer"]
 
 logger = logging.getLogger(__name__)
-
-
-def _key(learner: str, params: dict[str, Any]) -> str:
-    return json.dumps([learner, params], sort_keys=True, default=str)
 
 
 def next_warm_start(
@@ -51,8 +46,10 @@ def next_warm_start(
 
     with ctx.db.session() as session:
         trials = TrialRepository(session).of_study(study.id)
-    taken = {_key(t.learner, t.params) for t in trials if t.learner is not None}
-    taken |= {_key(w["learner"], w["params"]) for w in study.warm_start[: study.n_warm_enqueued]}
+    taken = {config_key(t.learner, t.params) for t in trials if t.learner is not None}
+    taken |= {
+        config_key(w["learner"], w["params"]) for w in study.warm_start[: study.n_warm_enqueued]
+    }
     proposals = advisor.recommend(
         task.metafeatures,
         len(taken) + 1,  # at most len(taken) of them can be taken
@@ -60,7 +57,7 @@ def next_warm_start(
         observed=observed_on_task(ctx, task),
         learners=study.learners,
     )
-    return next((p for p in proposals if _key(p.learner, p.params) not in taken), None)
+    return next((p for p in proposals if config_key(p.learner, p.params) not in taken), None)
 
 
 def steer(ctx: ServiceContext, optuna_study: optuna.Study, study_id: int, task: TaskRecord) -> bool:

@@ -519,9 +519,8 @@ class Worker:
         """Enqueue the study's next warm-start configuration while its warm phase lasts.
 
         A worker process loads the meta-models the first time a study needs them, and looks for
-        newer stored versions once per study it joins. Steering that
-        fails (the meta-model, the database) is logged and the sampler proposes instead: the
-        trial is not lost.
+        newer stored versions once per study it joins. Steering that fails (the meta-model, the
+        database) is logged and the sampler proposes instead: the trial is not lost.
         """
         if not plan.steering:
             return

@@ -21,6 +21,7 @@ from metaknowledge.searchspace import (
     IntOrFraction,
     Param,
     build_pipeline,
+    config_key,
     default_config,
     encode,
     encoding_labels,
@@ -241,3 +242,14 @@ def test_unknown_learner_raises_everywhere(task: str) -> None:
     for call in calls:
         with pytest.raises(UnknownLearnerError, match="nope"):
             call()
+
+
+def test_config_key_names_a_configuration_whatever_the_order_of_its_parameters() -> None:
+    point = default_config("random_forest", task_type="classification")
+    reordered = dict(reversed(list(point.items())))
+    assert config_key("random_forest", point) == config_key("random_forest", reordered)
+    assert config_key("random_forest", point) != config_key("extra_trees", point)
+    changed = {**point, "max_features": 0.123}
+    assert config_key("random_forest", changed) != config_key("random_forest", point)
+    with pytest.raises(TypeError):
+        config_key("random_forest", {"max_features": object()})
