@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import pandas as pd
 
@@ -108,7 +108,7 @@ def register_task(url: str, n_rows: int = 500) -> int:
     x = rng.normal(size=(n_rows, 8))
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
     frame["y"] = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
-    with httpx.Client(base_url=f"{url}/v1", timeout=60) as client:
+    with httpx2.Client(base_url=f"{url}/v1", timeout=60) as client:
         dataset = client.post(
             "/datasets", files={"file": ("bench.csv", frame.to_csv(index=False).encode())}
         ).json()
@@ -158,7 +158,7 @@ def measure_python(
 
     def client_loop(n: int) -> None:
         nonlocal errors
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx2.Client(base_url=url, timeout=30) as client:
             client.request(endpoint.method, endpoint.path, content=content, headers=headers)
             start_gate.wait(timeout=60)
             for _ in range(n):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
+import httpx2
 
 from service.config import Settings
 from service.errors import (
@@ -167,12 +167,14 @@ class RemoteBackend:
         self.base_url = base_url.rstrip("/")
         self.poll_s = poll_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=f"{self.base_url}/v1", timeout=timeout_s, headers=headers)
+        self.http = httpx2.Client(
+            base_url=f"{self.base_url}/v1", timeout=timeout_s, headers=headers
+        )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as e:
+        except httpx2.HTTPError as e:
             raise ServiceUnavailableError(f"cannot reach {self.base_url}: {e}") from e
         if response.is_success:
             return response.json()

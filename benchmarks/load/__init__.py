@@ -8,7 +8,7 @@
 
 ``--spawn`` starts one ``warmstart serve`` with two local workers (the embedded SQLite default in a
 temporary home, or ``--database-url``, migrated first) and stops it at the end; ``--server`` uses a
-running one. Seed datasets and tasks are registered first. Every client is an async httpx client
+running one. Seed datasets and tasks are registered first. Every client is an async httpx2 client
 with its own connection that sends one request after another (``--think-ms`` apart) until the time
 is up, drawn at random from a mix like a CI pipeline's: uploads of small CSVs (new and repeated),
 recommendations for a task and one-shot (upload + recommend; repeated and new files), and

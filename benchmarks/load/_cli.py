@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 
 from benchmarks.load._memory import MemorySampler, growth, machine_cpu
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     pid = server.process.pid if server is not None else args.pid
     sampler = MemorySampler(pid, every_s=args.sample_every) if pid else None
     try:
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        with httpx2.Client(base_url=url, headers=headers, timeout=120) as client:
             data = seed(client)
         if sampler is not None:
             sampler.start()
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="warmstart-load-") as home:
         try:
             result = _run(args, Path(home))
-        except (RuntimeError, httpx.HTTPError) as e:
+        except (RuntimeError, httpx2.HTTPError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
         finally:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 __all__ = ["SpawnedServer", "free_port", "spawn_server", "wait_healthy"]
 
@@ -57,9 +57,9 @@ def wait_healthy(url: str, timeout_s: float, process: subprocess.Popen[bytes] | 
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+            if httpx2.get(f"{url}/v1/health", timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.25)
     raise RuntimeError(f"the server was not healthy within {timeout_s:.0f} s")

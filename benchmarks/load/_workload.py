@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 
 __all__ = ["ENDPOINTS", "MIX", "Recorder", "Seed", "run_clients", "seed", "table_csv"]
@@ -59,11 +59,11 @@ class Seed:
     task_ids: list[int]
 
 
-def seed(client: httpx.Client) -> Seed:
+def seed(client: httpx2.Client) -> Seed:
     """Upload :data:`SEED_TABLES` tables and define their tasks (also the server's warm-up).
 
     Raises:
-        httpx.HTTPStatusError: the server refused one of them.
+        httpx2.HTTPStatusError: the server refused one of them.
     """
     tables = [table_csv(10_000 + i) for i in range(SEED_TABLES)]
     task_ids = []
@@ -160,8 +160,8 @@ async def _client(
     # Each client starts with one of each action (and a second "study" to poll its study), so
     # even a short run covers every endpoint; then it draws from the mix.
     first = [*state.rng.sample(actions, len(actions)), "study"]
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
+    limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx2.AsyncClient(
         base_url=url, headers=headers, timeout=120, limits=limits
     ) as client:
         while first or time.monotonic() < deadline:  # the first round is always finished
@@ -176,7 +176,7 @@ async def _client(
                     error = f"{response.status_code}: {response.text[:200]}"
                 else:
                     body = response.json()
-            except httpx.HTTPError as e:
+            except httpx2.HTTPError as e:
                 error = f"{type(e).__name__}: {e}"
             recorder.add(endpoint, (time.perf_counter() - started) * 1000, error)
             if body is not None and endpoint == "POST /v1/studies":

@@ -24,6 +24,7 @@ __all__ = [
     "engine_kwargs_for",
     "is_unavailable_error",
     "make_engine",
+    "serialize_sqlite_transactions",
 ]
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
@@ -62,6 +63,31 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def serialize_sqlite_transactions(engine: Engine) -> None:
+    """Make every transaction of ``engine`` take SQLite's write lock when it begins
+    (``BEGIN IMMEDIATE``); nothing for other databases.
+
+    For engines whose owner relies on ``SELECT ... FOR UPDATE`` (Optuna's storage): SQLite
+    ignores ``FOR UPDATE``, and Python's sqlite3 starts a transaction only at the first write, so
+    a read-check-write such as Optuna's "fail this trial if it is still running" is not atomic
+    across processes: two workers both read ``RUNNING``, both write ``FAIL`` and both believe
+    they failed it (seen: a stale trial retried twice). With the lock taken at ``BEGIN`` the
+    second one waits, then reads the first one's write. Connections already open are closed.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()
 
 
 def engine_kwargs_for(url: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
-from service.db.engine import engine_kwargs_for
+from service.db.engine import engine_kwargs_for, serialize_sqlite_transactions
 
 __all__ = [
     "WARM_START_ATTR",
@@ -43,18 +43,23 @@ def make_storage(
     With ``heartbeat_interval`` the storage can find stale trials
     (:func:`optuna.storages.fail_stale_trials`: a running trial whose last heartbeat is older than
     ``grace_period`` is failed, then ``stale_trial_callback`` is called with it). Optuna's
-    per-study INFO lines are silenced: the service logs trials itself.
+    per-study INFO lines are silenced: the service logs trials itself. On SQLite its
+    transactions take the write lock when they begin
+    (:func:`service.db.engine.serialize_sqlite_transactions`), so that a waiting trial is handed
+    out, and a stale trial failed, by one process only.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
+        storage = optuna.storages.RDBStorage(
             url,
             engine_kwargs=engine_kwargs_for(url),
             heartbeat_interval=heartbeat_interval,
             grace_period=grace_period,
             heartbeat_stale_trial_callback=stale_trial_callback,
         )
+    serialize_sqlite_transactions(storage.engine)
+    return storage
 
 
 def warm_start_flat(learner: str, params: dict[str, Any], *, task_type: str) -> dict[str, Any]:

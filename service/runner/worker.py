@@ -621,9 +621,10 @@ class Worker:
                     worker=self.name,
                 )
         except IntegrityError:
-            # Another worker recorded this trial number first: on SQLite, Optuna's ``ask`` can
-            # hand one enqueued (warm-start) trial to two workers (its SELECT ... FOR UPDATE is a
-            # no-op there). That worker runs and reports it; this one gives its slot back.
+            # Another worker recorded this trial number first. Optuna's ``ask`` hands an enqueued
+            # trial to one worker (on SQLite since its storage begins transactions with the
+            # write lock: ``make_storage``); kept as the last line of defence, for storages made
+            # otherwise. That worker runs and reports it; this one gives its slot back.
             self._give_back_slot(study.id)
             logger.info("study %s trial %s is run by another worker", study.id, trial.number)
             return None

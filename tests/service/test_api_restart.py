@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import optuna
 import pytest
 from service_processes import ServiceProcess, free_port, reap, service_env, start_server
@@ -67,7 +67,7 @@ def processes() -> Iterator[list[ServiceProcess]]:
 
 
 def _wait_for(
-    client: httpx.Client, study_id: int, done: Callable[[dict[str, Any]], bool], timeout_s: float
+    client: httpx2.Client, study_id: int, done: Callable[[dict[str, Any]], bool], timeout_s: float
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     study: dict[str, Any] = {}
@@ -144,7 +144,7 @@ def test_the_api_restarted_during_a_study_loses_nothing_and_reports_the_right_st
     )
     if scenario.serve_workers == 0:
         processes.append(ServiceProcess(["worker"], env, tmp_path / "worker.log"))
-    api = httpx.Client(base_url=f"{url}/v1", timeout=60)
+    api = httpx2.Client(base_url=f"{url}/v1", timeout=60)
 
     dataset = api.post(
         "/datasets", files={"file": ("restart.csv", to_csv(classification_frame(300, seed=5)))}
@@ -167,7 +167,7 @@ def test_the_api_restarted_during_a_study_loses_nothing_and_reports_the_right_st
         0
     ].tail()
     assert before["status"] == "running" and before["n_complete"] <= N_TRIALS - 4, before
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         api.get("/health")
 
     # While the API is away the stored study keeps what it had (and a separate worker goes on).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import optuna
 import pytest
@@ -150,7 +150,7 @@ class Traffic:
         body = {"task_id": self.task_id, "n_trials": 1, "warm_start": 1, "seed": seq}
         return {"method": "POST", "path": "/studies", "json": body, "key": key}
 
-    def send(self, client: httpx.Client, request: dict[str, Any]) -> httpx.Response:
+    def send(self, client: httpx2.Client, request: dict[str, Any]) -> httpx2.Response:
         headers = {"Idempotency-Key": request["key"]} if "key" in request else {}
         files = None
         if "csv" in request:
@@ -164,7 +164,7 @@ class Traffic:
         )
 
     def _loop(self, kind: str, pause: float) -> None:
-        with httpx.Client(base_url=f"{self.url}/v1", timeout=30) as client:
+        with httpx2.Client(base_url=f"{self.url}/v1", timeout=30) as client:
             seq = 0
             while not self._stop.is_set():
                 seq += 1
@@ -177,7 +177,7 @@ class Traffic:
                         body = response.json()
                     except ValueError:
                         body = response.text
-                except httpx.HTTPError as e:
+                except httpx2.HTTPError as e:
                     status, retry_after, body = None, None, repr(e)
                 call = Call(kind, started, time.monotonic(), status, body, retry_after, request)
                 with self._lock:
@@ -232,7 +232,7 @@ def test_requests_get_503_while_postgres_is_down_and_everything_recovers_by_itse
     server = start_server(env, port, tmp_path / "serve.log", workers=0)
     processes.append(server)
 
-    api = httpx.Client(base_url=f"{url}/v1", timeout=60)
+    api = httpx2.Client(base_url=f"{url}/v1", timeout=60)
     dataset = api.post(
         "/datasets", files={"file": ("main.csv", to_csv(classification_frame(200, seed=9)))}
     ).json()
@@ -291,7 +291,7 @@ def test_requests_get_503_while_postgres_is_down_and_everything_recovers_by_itse
     # Creates refused during the outage succeed when retried with their key; the ones that
     # succeeded are replayed, not repeated.
     creates = [c for c in calls if "key" in c.request]
-    with httpx.Client(base_url=f"{url}/v1", timeout=60) as client:
+    with httpx2.Client(base_url=f"{url}/v1", timeout=60) as client:
         for c in creates:
             again = traffic.send(client, c.request)
             assert again.is_success, (c.kind, again.status_code, again.text)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from benchmarks.load._server import free_port
@@ -98,11 +98,11 @@ def test_serve_runs_several_api_processes_and_stops_them(tmp_path: Path) -> None
         while time.monotonic() < deadline and not healthy:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             try:
-                healthy = httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).is_success
-            except httpx.HTTPError:
+                healthy = httpx2.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).is_success
+            except httpx2.HTTPError:
                 time.sleep(0.25)
         assert healthy, "the server did not become healthy"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=30) as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}/v1", timeout=30) as client:
             for _ in range(20):  # both processes answer on the shared port
                 assert client.get("/metaknowledge").status_code == 200
         # `serve` supervises one spawned process per API process (no trial workers here).
