@@ -5,9 +5,13 @@ shape whichever it uses.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, Protocol
 
 import httpx2
@@ -36,7 +40,7 @@ from service.schemas import (
     TrialsPublic,
 )
 
-__all__ = ["Backend", "LocalBackend", "Progress", "RemoteBackend"]
+__all__ = ["Backend", "LocalBackend", "Progress", "RemoteBackend", "TuneInterruptedError"]
 
 #: Called with (finished trials, total trials) while a study runs.
 Progress = Callable[[int, int], None]
@@ -71,7 +75,7 @@ class Backend(Protocol):
         ...
 
     def tune(self, request: StudyCreate, progress: Progress | None) -> StudyPublic:
-        """Run a study to its end and return it."""
+        """Run a study to its end and return it; :class:`TuneInterruptedError` on Ctrl-C."""
         ...
 
     def trials(self, study_id: int) -> TrialsPublic:
@@ -81,6 +85,28 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+class TuneInterruptedError(Exception):
+    """The user interrupted ``tune`` (Ctrl-C); ``study`` is the study as it stands."""
+
+    def __init__(self, study: StudyPublic, message: str) -> None:
+        super().__init__(message)
+        self.study = study
+
+
+@contextmanager
+def _on_sigint(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """``handler`` for SIGINT during the block, when in the main thread (signals are delivered
+    there only); the previous handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class LocalBackend:
@@ -126,8 +152,13 @@ class LocalBackend:
         return similar_to_task(self.ctx, self.tenant_id, task_id, k=k)
 
     def tune(self, request: StudyCreate, progress: Progress | None) -> StudyPublic:
-        """Create the study and run it with a worker in this process."""
-        from service.operations.studies import create_study, get_study
+        """Create the study and run it with a worker in this process.
+
+        Ctrl-C (SIGINT, when called from the main thread) stops the running trial at once
+        (it fails as interrupted, and the meta-model does not learn from it), cancels the study
+        and raises :class:`TuneInterruptedError`; a second Ctrl-C aborts without that.
+        """
+        from service.operations.studies import cancel_study, create_study, get_study
         from service.runner import Worker
 
         study = create_study(self.ctx, self.tenant_id, request)
@@ -139,8 +170,26 @@ class LocalBackend:
             if progress is not None:
                 progress(done, study.n_trials)
 
-        Worker(self.ctx, name="cli").work_on(study.id, on_trial=tick)
-        return get_study(self.ctx, self.tenant_id, study.id)
+        worker = Worker(self.ctx, name="cli")
+        stop = threading.Event()
+
+        def interrupt(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+            worker.executor.interrupt()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        with _on_sigint(interrupt):
+            worker.work_on(study.id, stop=stop, on_trial=tick)
+        current = get_study(self.ctx, self.tenant_id, study.id)
+        if not stop.is_set():
+            return current
+        if current.status in ("queued", "running"):
+            current = cancel_study(self.ctx, self.tenant_id, study.id)
+        raise TuneInterruptedError(
+            current,
+            f"interrupted: study {study.id} {current.status} after {current.n_complete} "
+            "complete trial(s)",
+        )
 
     def trials(self, study_id: int) -> TrialsPublic:
         """See :class:`Backend`."""
@@ -223,11 +272,18 @@ class RemoteBackend:
         study = StudyPublic.model_validate(
             self._call("POST", "/studies", json=request.model_dump(mode="json"))
         )
-        while study.status in ("queued", "running"):
-            time.sleep(self.poll_s)
-            study = StudyPublic.model_validate(self._call("GET", f"/studies/{study.id}"))
-            if progress is not None:
-                progress(study.n_complete + study.n_failed, study.n_trials)
+        try:
+            while study.status in ("queued", "running"):
+                time.sleep(self.poll_s)
+                study = StudyPublic.model_validate(self._call("GET", f"/studies/{study.id}"))
+                if progress is not None:
+                    progress(study.n_complete + study.n_failed, study.n_trials)
+        except KeyboardInterrupt:
+            raise TuneInterruptedError(
+                study,
+                f"interrupted: study {study.id} goes on on the server (cancel it with "
+                f"POST {self.base_url}/v1/studies/{study.id}/cancel)",
+            ) from None
         return study
 
     def trials(self, study_id: int) -> TrialsPublic:

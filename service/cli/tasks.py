@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from service.client import Backend, LocalBackend, RemoteBackend
+from service.client import Backend, LocalBackend, RemoteBackend, TuneInterruptedError
 from service.config import Settings
 from service.schemas import StudyCreate, TaskPublic
 
@@ -168,7 +168,9 @@ def tune(
 ) -> None:
     """Run a warm-started study on DATA and print the best configuration.
 
-    Exits 1 when the study does not succeed.
+    Exits 1 when the study does not succeed, 130 when interrupted (Ctrl-C: locally the running
+    trial stops and the study is cancelled; with --server the study goes on there). The trials
+    run so far are printed either way.
     """
     console = _console(as_json)
     with _backend(server, console) as backend:
@@ -190,9 +192,13 @@ def tune(
             transient=True,
         ) as bar:
             job = bar.add_task("trials", total=trials)
-            study = backend.tune(
-                request, lambda done, total: bar.update(job, completed=done, total=total)
-            )
+            interrupted: TuneInterruptedError | None = None
+            try:
+                study = backend.tune(
+                    request, lambda done, total: bar.update(job, completed=done, total=total)
+                )
+            except TuneInterruptedError as e:
+                interrupted, study = e, e.study
         study_trials = backend.trials(study.id)
     if as_json:
         _print_json(
@@ -224,5 +230,8 @@ def tune(
                 f"best: trial {study.best.trial_number} {study.best.learner} "
                 f"{_params(study.best.params)} → {study.metric} = {study.best.score:.4f}"
             )
+    if interrupted is not None:
+        typer.echo(str(interrupted), err=True)
+        raise typer.Exit(130)
     if study.status != "succeeded":
         raise typer.Exit(1)

@@ -757,8 +757,8 @@ class TrialRepository:
 
 # Built once: constructing the statement cost 0.25 ms per call, five times the query itself.
 #: Failures that say nothing about the configuration: its worker was lost (the stale-trial
-#: policy retries it once) or it never ran.
-INFRASTRUCTURE_FAILURES = ("StaleTrialError", "OrphanedTrialError")
+#: policy retries it once), it never ran, or the user stopped the run (Ctrl-C in ``tune``).
+INFRASTRUCTURE_FAILURES = ("StaleTrialError", "OrphanedTrialError", "InterruptedError")
 
 _OBSERVED_ON_TASK = (
     select(TrialRow.learner, TrialRow.params, TrialRow.state, TrialRow.score)

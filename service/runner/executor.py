@@ -24,14 +24,24 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from threadpoolctl import threadpool_limits
 
 from service.runner.objective import DataCache, TrialJob, TrialOutcome, run_job
 
-__all__ = ["ChildExecutor", "InlineExecutor", "TrialExecutor", "make_executor"]
+__all__ = [
+    "INTERRUPTED_ERROR",
+    "ChildExecutor",
+    "InlineExecutor",
+    "TrialExecutor",
+    "make_executor",
+]
+
+#: The error of a trial stopped by :meth:`TrialExecutor.interrupt` (it says nothing about the
+#: configuration, so the meta-model does not learn from it).
+INTERRUPTED_ERROR = "InterruptedError: stopped (Ctrl-C) before the trial ended"
 
 
 class TrialExecutor(Protocol):
@@ -39,6 +49,11 @@ class TrialExecutor(Protocol):
 
     def run(self, job: TrialJob) -> TrialOutcome:
         """Evaluate ``job`` (never raises for a failing configuration)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop the running trial now if this executor can (it then fails with
+        :data:`INTERRUPTED_ERROR`, as does every later job); safe in a signal handler."""
         ...
 
     def close(self) -> None:
@@ -56,6 +71,9 @@ class InlineExecutor:
         """Evaluate ``job`` here."""
         with threadpool_limits(limits=1):
             return run_job(job, self._cache)
+
+    def interrupt(self) -> None:
+        """Nothing: a trial in this process runs to its end."""
 
     def close(self) -> None:
         """Nothing to release."""
@@ -85,7 +103,11 @@ def _child_main(conn: multiprocessing.connection.Connection, parent_pid: int) ->
             return
         if job is None:
             return
-        conn.send(run_job(job, cache))
+        outcome = run_job(job, cache)
+        try:
+            conn.send(outcome)
+        except OSError:  # the worker is gone (BrokenPipeError): nobody to report to
+            return
 
 
 class ChildExecutor:
@@ -96,6 +118,7 @@ class ChildExecutor:
         self._context = multiprocessing.get_context("spawn")
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: multiprocessing.connection.Connection | None = None
+        self._interrupted = False
 
     def _ensure_child(self) -> multiprocessing.connection.Connection:
         if self._process is None or not self._process.is_alive() or self._conn is None:
@@ -111,24 +134,37 @@ class ChildExecutor:
         return self._conn
 
     def run(self, job: TrialJob) -> TrialOutcome:
-        """Evaluate ``job`` in the child; a failed outcome if it exceeds the limit or dies."""
+        """Evaluate ``job`` in the child; a failed outcome if it exceeds the limit, dies or is
+        interrupted."""
+        if self._interrupted:
+            return TrialOutcome(None, 0.0, INTERRUPTED_ERROR)
         conn = self._ensure_child()
-        conn.send(job)
+        start = time.monotonic()
         try:
+            conn.send(job)
             ready = conn.poll(self.timeout_s)
             if ready:
                 outcome: TrialOutcome = conn.recv()
                 return outcome
         except (EOFError, OSError):
-            reason = self._death()
+            reason = INTERRUPTED_ERROR if self._interrupted else self._death()
             self._kill()
-            return TrialOutcome(None, 0.0, reason)
+            return TrialOutcome(None, time.monotonic() - start, reason)
         self._kill()
         return TrialOutcome(
             None,
             self.timeout_s,
             f"TimeoutError: exceeded the per-trial limit of {self.timeout_s:g} s",
         )
+
+    def interrupt(self) -> None:
+        """Kill the child (its trial fails with :data:`INTERRUPTED_ERROR`) and fail every later
+        job at once. Safe in a signal handler of the thread that calls :meth:`run`."""
+        self._interrupted = True
+        process = self._process
+        if process is not None and process.pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
 
     def _death(self) -> str:
         """Why the child ended in the middle of a trial, as a one-line reason."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from service_testdata import FAST_LEARNERS, classification_frame
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from benchmarks.load._server import free_port
@@ -29,6 +31,7 @@ from service.cli import app as cli_app
 from service.config import Settings
 from service.db import head_revision
 from service.runner import Worker
+from service.runner.executor import INTERRUPTED_ERROR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,3 +206,51 @@ def test_remote_mode_against_a_running_server(
 
     bad = _run(["recommend", str(data_file), "-t", "nope", "--server", live_server], env)
     assert bad.returncode == 1 and "(HTTP 422)" in bad.stderr
+
+
+def test_ctrl_c_stops_a_local_tune_at_once_and_cancels_its_study(
+    cli_env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    big = tmp_path / "big.csv"  # random forest trials of seconds, in the child process
+    classification_frame(n_rows=20_000, seed=31).to_csv(big, index=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        **cli_env,
+        "WARMSTART_TRIAL_TIMEOUT_S": "600",
+    }
+    args = ["tune", str(big), "-t", "label", "--trials", "20", "--warm-start", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", *args, "--learner", "random_forest"],
+        env=env,
+        cwd=cli_env["WARMSTART_HOME"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    engine = create_engine(database_url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            with engine.connect() as connection:
+                running = connection.scalar(
+                    text("SELECT count(*) FROM ws_trials WHERE state = 'running'")
+                )
+            if running:
+                break
+            time.sleep(0.2)
+        assert running, "no trial started"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (out, err)
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1].startswith("interrupted: study"), err
+        with engine.connect() as connection:
+            (status,) = connection.execute(text("SELECT status FROM ws_studies")).one()
+            trials = connection.execute(text("SELECT state, error FROM ws_trials")).all()
+        assert status == "cancelled"
+        assert [t.state for t in trials].count("running") == 0, trials
+        assert ("failed", INTERRUPTED_ERROR) in [(t.state, t.error) for t in trials], trials
+    finally:
+        process.kill()
+        engine.dispose()

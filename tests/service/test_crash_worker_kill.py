@@ -34,6 +34,9 @@ class _HangingExecutor:
         while True:
             time.sleep(60)
 
+    def interrupt(self) -> None:
+        """Nothing: only a kill ends it."""
+
     def close(self) -> None:
         """Nothing to release."""
 
