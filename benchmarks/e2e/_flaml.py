@@ -1,14 +1,19 @@
 """FLAML's zero-shot configurations (``flaml.default``), mapped into our search space.
 
 FLAML suggests data-dependent configurations for its own learners; of those, random forest and
-extra trees are scikit-learn estimators of our space, so their suggestions are kept (parameters
-our space does not define are dropped, a configuration our space rejects is skipped) and
-evaluated with the same CV as every other strategy. LightGBM/XGBoost suggestions have no
+extra trees are scikit-learn estimators of our space, so their suggestions are kept and evaluated
+with the same CV as every other strategy. Parameters our space does not define (``n_estimators``,
+``max_leaves``) are dropped; a fractional ``max_features`` (FLAML's form; our space has
+``sqrt``/``log2``/all) becomes the choice nearest in number of features (on a log scale); any
+other value our space rejects falls back to the default. (Skipping a rejected configuration, as
+before, left the strategy without any point: every FLAML forest has a fractional
+``max_features``.) LightGBM/XGBoost suggestions have no
 counterpart in the space and are not used: the point measures FLAML's knowledge, not its learners.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from benchmarks.e2e._problem import Problem
@@ -43,12 +48,27 @@ def zeroshot_configs(problem: Problem, learners: list[str]) -> list[tuple[str, d
             continue
         suggested = suggest_hyperparams(problem.task_type, data.X, data.y, flaml_name)
         hyperparams = dict(suggested[0] or {})
-        if "max_leaves" in hyperparams:
-            hyperparams["max_leaf_nodes"] = hyperparams.pop("max_leaves")
         known = default_config(learner, task_type=problem.task_type)
         kept = {k: v for k, v in hyperparams.items() if k in known}
-        try:
-            configs.append((learner, validate_params(learner, kept, task_type=problem.task_type)))
-        except InvalidConfigError:
-            continue
+        if isinstance(kept.get("max_features"), float):
+            kept["max_features"] = _nearest_max_features(kept["max_features"], data.X.shape[1])
+        for name in list(kept):
+            try:
+                validate_params(learner, {name: kept[name]}, task_type=problem.task_type)
+            except InvalidConfigError:
+                del kept[name]
+        configs.append((learner, validate_params(learner, kept, task_type=problem.task_type)))
     return configs
+
+
+def _nearest_max_features(fraction: float, n_features: int) -> str | None:
+    """Our space's ``max_features`` choice whose number of features is nearest (log scale) to
+    ``fraction`` of ``n_features``."""
+    n = max(n_features, 1)
+    wanted = max(fraction * n, 1.0)
+    sizes: dict[str | None, float] = {
+        "sqrt": max(math.sqrt(n), 1.0),
+        "log2": max(math.log2(n), 1.0),
+        None: float(n),
+    }
+    return min(sizes, key=lambda choice: abs(math.log(sizes[choice] / wanted)))
