@@ -217,9 +217,16 @@ def test_the_api_restarted_during_a_study_loses_nothing_and_reports_the_right_st
     else:  # stopped cleanly or never stopped: no trial was lost
         assert failed == []
     warm = [_config(t) for t in complete if t["source"] == "warm_start"]
-    assert sorted(warm) == sorted(_config(w) for w in done["warm_start"]), "\n".join(
-        [json.dumps(done["warm_start"])] + [json.dumps(t) for t in trials]
-    )
+    listed = [_config(w) for w in done["warm_start"]]
+    explain = "\n".join([json.dumps(done["warm_start"])] + [json.dumps(t) for t in trials])
+    assert len(set(warm)) == len(warm), explain  # a stale warm trial is retried once only
+    if scenario.whole_group:
+        # A worker killed between claiming a warm-start index and enqueueing its configuration
+        # leaves that configuration listed without a trial (docs/service.md, Known limits).
+        assert set(warm) <= set(listed), explain
+        assert len(set(listed) - set(warm)) <= scenario.serve_workers, explain
+    else:
+        assert sorted(warm) == sorted(listed), explain
 
     stored = _database_view(database_url, study_id)
     row = stored["study"]
