@@ -274,20 +274,23 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
             f"{entry['wall_s_per_trial']:.2f} | {100 * entry['failed_fraction']:.1f}% | {shown} |"
         )
     lines += _target_lines(summary)
-    for name, reason in summary["strategies_skipped"].items():
-        lines.append(f"- `{name}` skipped: {reason}.")
+    notes = [
+        f"- `{name}` skipped: {reason}." for name, reason in summary["strategies_skipped"].items()
+    ]
     versions = summary.get("code_versions") or {}
     if len(versions) > 1:
         shown = "; ".join(
             f"{version}: " + ", ".join(f"{name} ({n})" for name, n in sorted(counts.items()))
             for version, counts in sorted(versions.items())
         )
-        lines.append(f"- The runs come from {len(versions)} code versions: {shown}.")
+        notes.append(f"- The runs come from {len(versions)} code versions: {shown}.")
     if summary["incomplete_groups"]:
-        lines.append(
+        notes.append(
             f"- {len(summary['incomplete_groups'])} dataset/seed pairs left out (runs missing "
             "or failed; rerun the same command to complete them)."
         )
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     return "\n".join(lines) + "\n"
 
 
