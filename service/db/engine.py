@@ -2,6 +2,11 @@
 
 SQLite (the embedded default) is configured for several processes (API + local workers): WAL
 journal, a busy timeout instead of immediate "database is locked" errors, and enforced foreign keys.
+Commits are ``synchronous=NORMAL``, the setting SQLite recommends with WAL: a committed
+transaction survives the process being killed, but the last ones before an operating-system
+crash or power loss may be lost (never corrupting the file). With the default (FULL) every commit
+waits for an fsync: Optuna's ask, six suggests and tell took 84 ms instead of 36-46 ms per trial
+(median of 40, 2-core machine), most of the service's overhead per trial.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_S",
     "Database",
+    "configure_sqlite_for_optuna",
     "engine_kwargs_for",
     "is_unavailable_error",
     "make_engine",
-    "serialize_sqlite_transactions",
 ]
+
+SQLITE_SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 
@@ -59,29 +66,35 @@ def make_engine(url: str) -> Engine:
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(SQLITE_SYNCHRONOUS)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return engine
 
 
-def serialize_sqlite_transactions(engine: Engine) -> None:
-    """Make every transaction of ``engine`` take SQLite's write lock when it begins
-    (``BEGIN IMMEDIATE``); nothing for other databases.
+def configure_sqlite_for_optuna(engine: Engine) -> None:
+    """Make every transaction of Optuna's ``engine`` take SQLite's write lock when it begins
+    (``BEGIN IMMEDIATE``), and its commits ``synchronous=NORMAL`` like ours; nothing for other
+    databases.
 
-    For engines whose owner relies on ``SELECT ... FOR UPDATE`` (Optuna's storage): SQLite
-    ignores ``FOR UPDATE``, and Python's sqlite3 starts a transaction only at the first write, so
-    a read-check-write such as Optuna's "fail this trial if it is still running" is not atomic
-    across processes: two workers both read ``RUNNING``, both write ``FAIL`` and both believe
-    they failed it (seen: a stale trial retried twice). With the lock taken at ``BEGIN`` the
-    second one waits, then reads the first one's write. Connections already open are closed.
+    Optuna's storage relies on ``SELECT ... FOR UPDATE``: SQLite ignores ``FOR UPDATE``, and
+    Python's sqlite3 starts a transaction only at the first write, so a read-check-write such as
+    Optuna's "fail this trial if it is still running" is not atomic across processes: two
+    workers both read ``RUNNING``, both write ``FAIL`` and both believe they failed it (seen: a
+    stale trial retried twice). With the lock taken at ``BEGIN`` the second one waits, then reads
+    the first one's write. Connections already open are closed.
     """
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
-    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+    def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # whichever engine opens the file first
+        cursor.execute(SQLITE_SYNCHRONOUS)
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:

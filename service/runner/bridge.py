@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
-from service.db.engine import engine_kwargs_for, serialize_sqlite_transactions
+from service.db.engine import configure_sqlite_for_optuna, engine_kwargs_for
 
 __all__ = [
     "WARM_START_ATTR",
@@ -45,7 +45,7 @@ def make_storage(
     ``grace_period`` is failed, then ``stale_trial_callback`` is called with it). Optuna's
     per-study INFO lines are silenced: the service logs trials itself. On SQLite its
     transactions take the write lock when they begin
-    (:func:`service.db.engine.serialize_sqlite_transactions`), so that a waiting trial is handed
+    (:func:`service.db.engine.configure_sqlite_for_optuna`), so that a waiting trial is handed
     out, and a stale trial failed, by one process only.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -58,7 +58,7 @@ def make_storage(
             grace_period=grace_period,
             heartbeat_stale_trial_callback=stale_trial_callback,
         )
-    serialize_sqlite_transactions(storage.engine)
+    configure_sqlite_for_optuna(storage.engine)
     return storage
 
 

@@ -89,3 +89,20 @@ def test_waiting_trials_are_handed_out_once_to_concurrent_askers(
     finally:
         for storage in storages:
             storage.engine.dispose()
+
+
+def test_sqlite_commits_do_not_wait_for_fsync_in_either_engine(empty_database_url: str) -> None:
+    if not empty_database_url.startswith("sqlite"):
+        pytest.skip("a SQLite setting")
+    from service.db.engine import make_engine
+
+    optuna_storage = make_storage(empty_database_url)  # first to open the file
+    ours = make_engine(empty_database_url)
+    try:
+        for engine in (optuna_storage.engine, ours):
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        ours.dispose()
+        optuna_storage.engine.dispose()
