@@ -105,8 +105,8 @@ def _on_sigint(handler: Callable[[int, FrameType | None], None]) -> Iterator[Non
     previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # None: a handler not set from Python; Python's own is the usual one
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 class LocalBackend:
@@ -154,9 +154,11 @@ class LocalBackend:
     def tune(self, request: StudyCreate, progress: Progress | None) -> StudyPublic:
         """Create the study and run it with a worker in this process.
 
-        Ctrl-C (SIGINT, when called from the main thread) stops the running trial at once
-        (it fails as interrupted, and the meta-model does not learn from it), cancels the study
-        and raises :class:`TuneInterruptedError`; a second Ctrl-C aborts without that.
+        Ctrl-C (SIGINT, when called from the main thread) stops the running trial at once when
+        trials run under a time limit (in a child process; without a limit the trial finishes
+        first); the trial fails as interrupted (the meta-model does not learn from it), the
+        study is cancelled and :class:`TuneInterruptedError` raised. A second Ctrl-C aborts at
+        once and leaves the study running (a worker's stale-trial recovery settles it).
         """
         from service.operations.studies import cancel_study, create_study, get_study
         from service.runner import Worker
@@ -178,8 +180,11 @@ class LocalBackend:
             worker.executor.interrupt()
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
-        with _on_sigint(interrupt):
-            worker.work_on(study.id, stop=stop, on_trial=tick)
+        try:
+            with _on_sigint(interrupt):
+                worker.work_on(study.id, stop=stop, on_trial=tick)
+        finally:
+            worker.executor.close()
         current = get_study(self.ctx, self.tenant_id, study.id)
         if not stop.is_set():
             return current

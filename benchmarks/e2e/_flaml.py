@@ -57,7 +57,10 @@ def zeroshot_configs(problem: Problem, learners: list[str]) -> list[tuple[str, d
                 validate_params(learner, {name: kept[name]}, task_type=problem.task_type)
             except InvalidConfigError:
                 del kept[name]
-        configs.append((learner, validate_params(learner, kept, task_type=problem.task_type)))
+        try:
+            configs.append((learner, validate_params(learner, kept, task_type=problem.task_type)))
+        except InvalidConfigError:  # each value is valid, their combination is not
+            continue
     return configs
 
 

@@ -758,7 +758,7 @@ class TrialRepository:
 # Built once: constructing the statement cost 0.25 ms per call, five times the query itself.
 #: Failures that say nothing about the configuration: its worker was lost (the stale-trial
 #: policy retries it once), it never ran, or the user stopped the run (Ctrl-C in ``tune``).
-INFRASTRUCTURE_FAILURES = ("StaleTrialError", "OrphanedTrialError", "InterruptedError")
+INFRASTRUCTURE_FAILURES = ("StaleTrialError", "OrphanedTrialError", "TrialInterruptedError")
 
 _OBSERVED_ON_TASK = (
     select(TrialRow.learner, TrialRow.params, TrialRow.state, TrialRow.score)

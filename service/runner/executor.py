@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.resource_tracker
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -41,7 +43,7 @@ __all__ = [
 
 #: The error of a trial stopped by :meth:`TrialExecutor.interrupt` (it says nothing about the
 #: configuration, so the meta-model does not learn from it).
-INTERRUPTED_ERROR = "InterruptedError: stopped (Ctrl-C) before the trial ended"
+INTERRUPTED_ERROR = "TrialInterruptedError: stopped (Ctrl-C) before the trial ended"
 
 
 class TrialExecutor(Protocol):
@@ -91,8 +93,9 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, parent_pid: int) -> None:
-    for signum in _WORKER_SIGNALS:
+    for signum in _WORKER_SIGNALS:  # discards any that arrived during start-up (blocked)
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_SIGNALS)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     threadpool_limits(limits=1)
     cache = DataCache()
@@ -118,6 +121,7 @@ class ChildExecutor:
         self._context = multiprocessing.get_context("spawn")
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: multiprocessing.connection.Connection | None = None
+        self._finalizer: multiprocessing.util.Finalize | None = None
         self._interrupted = False
 
     def _ensure_child(self) -> multiprocessing.connection.Connection:
@@ -127,10 +131,15 @@ class ChildExecutor:
             process = self._context.Process(
                 target=_child_main, args=(child, os.getpid()), daemon=True
             )
-            with _signals_ignored():  # inherited through exec: covers the child's start-up
+            with _signals_blocked():  # the mask is inherited through exec: covers start-up
                 process.start()
             child.close()
             self._process, self._conn = process, parent
+            # Before multiprocessing's exit hook, which terminates daemon children (this one
+            # ignores SIGTERM) and then joins them without a timeout.
+            self._finalizer = multiprocessing.util.Finalize(
+                self, _stop_child, args=(process, parent), exitpriority=10
+            )
         return self._conn
 
     def run(self, job: TrialJob) -> TrialOutcome:
@@ -139,6 +148,9 @@ class ChildExecutor:
         if self._interrupted:
             return TrialOutcome(None, 0.0, INTERRUPTED_ERROR)
         conn = self._ensure_child()
+        if self._interrupted:  # while the child started: interrupt() found no child to kill
+            self._kill()
+            return TrialOutcome(None, 0.0, INTERRUPTED_ERROR)
         start = time.monotonic()
         try:
             conn.send(job)
@@ -163,8 +175,8 @@ class ChildExecutor:
         self._interrupted = True
         process = self._process
         if process is not None and process.pid is not None:
-            with suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
+            with suppress(OSError):
+                process.kill()  # no-op once the child was reaped
 
     def _death(self) -> str:
         """Why the child ended in the middle of a trial, as a one-line reason."""
@@ -173,18 +185,18 @@ class ChildExecutor:
             self._process.join(timeout=5)
             code = self._process.exitcode
         if code is not None and code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:  # a real-time signal has no name
+                name = f"signal {-code}"
             hint = " (out of memory?)" if -code == signal.SIGKILL else ""
             return f"the trial process was killed by {name}{hint}"
         return f"the trial process died (exit code {code})"
 
     def _kill(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=5)
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn = None, None
+        if self._finalizer is not None:
+            self._finalizer()  # kills the child and closes the pipe, once
+        self._process, self._conn, self._finalizer = None, None, None
 
     def close(self) -> None:
         """Stop the child."""
@@ -197,25 +209,32 @@ class ChildExecutor:
         self._kill()
 
 
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """Ignore :data:`_WORKER_SIGNALS` in this process for the block (main thread only; elsewhere
-    nothing changes, and the child ignores them once its main function runs).
+def _stop_child(
+    process: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection
+) -> None:
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)
+    conn.close()
 
-    A spawned child inherits ignored signals through ``exec`` and Python keeps SIGINT ignored
-    when it starts ignored, so a Ctrl-C during the child's start-up (about 2 s of imports) does
-    not kill it. A signal sent to this process during the block (the fork and exec, a few
-    milliseconds) is lost.
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block :data:`_WORKER_SIGNALS` in this thread for the block.
+
+    A spawned child inherits the mask through ``exec`` and keeps them blocked until its main
+    function ignores them, so a Ctrl-C during its start-up (about 2 s of imports) does not kill
+    it. One sent to this process meanwhile stays pending and is delivered after the block (as
+    multiprocessing's resource tracker does). The tracker is started first: a spawn starts it
+    when it is not running, and that start unblocks these signals (seen: the first child died of
+    a SIGTERM sent during its start-up).
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _WORKER_SIGNALS}
+    multiprocessing.resource_tracker.ensure_running()
+    signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
     try:
         yield
     finally:
-        for signum, handler in previous.items():  # None: a handler not set from Python
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_SIGNALS)
 
 
 def make_executor(timeout_s: float | None) -> TrialExecutor:
