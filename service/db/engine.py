@@ -84,6 +84,10 @@ def configure_sqlite_for_optuna(engine: Engine) -> None:
     workers both read ``RUNNING``, both write ``FAIL`` and both believe they failed it (seen: a
     stale trial retried twice). With the lock taken at ``BEGIN`` the second one waits, then reads
     the first one's write. Connections already open are closed.
+
+    Reads take the lock too: never call Optuna while holding one of our sessions that has
+    written (that thread would wait on itself for the busy timeout). The service calls Optuna
+    outside its sessions.
     """
     if engine.dialect.name != "sqlite":
         return
