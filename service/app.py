@@ -7,6 +7,7 @@ database, checks (PostgreSQL) or applies (embedded SQLite) the migrations, loads
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,12 @@ def create_app(
             if advisor is not None or load_metamodel:
                 ctx.watch_metamodels()  # new versions from `kb refit` or a worker's refit
             app.state.context = ctx
+            if settings.freeze_gc:
+                # The meta-model, knowledge base and imports are millions of long-lived objects:
+                # out of the collector's full passes, which were the latency tail (p99 at 50
+                # clients 153 -> 60 ms, benchmarks/service_latency.py).
+                gc.collect()
+                gc.freeze()
             yield
         finally:
             ctx.close()

@@ -37,6 +37,7 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "cv_folds": 3,
             "trial_timeout_s": 0,
             "worker_poll_s": 0.1,
+            "freeze_gc": False,  # hundreds of apps in one process: see test_app_freezes_gc
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

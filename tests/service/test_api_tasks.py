@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import io
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -15,6 +17,9 @@ from service_testdata import (
     upload,
 )
 
+from service.advisor import Advisor
+from service.app import create_app
+from service.config import Settings
 from service.runner import Worker
 
 
@@ -140,3 +145,17 @@ def test_one_shot_recommendations_from_an_upload(client: TestClient) -> None:
         "/v1/recommendations", files={"file": ("e.csv", io.BytesIO(b""))}, data={"target": "y"}
     )
     assert empty.status_code == 400
+
+
+def test_app_freezes_gc_after_start_up_when_asked(
+    make_settings: Callable[..., Settings], advisor: Advisor
+) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(make_settings(freeze_gc=True), advisor=advisor)):
+            assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        with TestClient(create_app(make_settings(freeze_gc=False), advisor=advisor)):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
