@@ -64,13 +64,17 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(SQLITE_SYNCHRONOUS)
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _wal_pragmas(dbapi_connection, "PRAGMA foreign_keys=ON")
 
     return engine
+
+
+def _wal_pragmas(dbapi_connection: Any, *more: str) -> None:
+    """WAL journal and ``synchronous=NORMAL`` (both engines on a SQLite file), then ``more``."""
+    cursor = dbapi_connection.cursor()
+    for pragma in ("PRAGMA journal_mode=WAL", SQLITE_SYNCHRONOUS, *more):
+        cursor.execute(pragma)
+    cursor.close()
 
 
 def configure_sqlite_for_optuna(engine: Engine) -> None:
@@ -95,10 +99,7 @@ def configure_sqlite_for_optuna(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # whichever engine opens the file first
-        cursor.execute(SQLITE_SYNCHRONOUS)
-        cursor.close()
+        _wal_pragmas(dbapi_connection)  # whichever engine opens the file first sets WAL
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:

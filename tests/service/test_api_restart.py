@@ -31,6 +31,8 @@ import pytest
 from service_processes import ServiceProcess, free_port, reap, service_env, start_server
 from service_testdata import FAST_LEARNERS, classification_frame, to_csv
 
+from metaknowledge.searchspace import config_key
+
 N_TRIALS = 16
 SETTINGS = {
     "cv_folds": 3,
@@ -95,7 +97,7 @@ def _explain(database_url: str, study_id: int, tmp_path: Path) -> str:
 
 
 def _config(trial: dict[str, Any]) -> str:
-    return json.dumps([trial["learner"], trial["params"]], sort_keys=True)
+    return config_key(trial["learner"], trial["params"])
 
 
 def _database_view(database_url: str, study_id: int) -> dict[str, Any]:
