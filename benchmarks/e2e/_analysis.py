@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["BUDGETS", "Group", "Interval", "bootstrap_interval", "group_runs", "score_groups"]
+__all__ = [
+    "BUDGETS",
+    "Group",
+    "Interval",
+    "bootstrap_interval",
+    "defaults_ceiling",
+    "group_runs",
+    "score_groups",
+]
 
 BUDGETS = (1, 3, 5, 10, 25, 50)
 _N_BOOTSTRAP = 2000
@@ -147,3 +155,65 @@ def trials_to_reach(curve: np.ndarray, target: float) -> int | None:
         return None
     hits = np.flatnonzero(np.isfinite(curve) & (curve >= target - 1e-12))
     return int(hits[0]) + 1 if hits.size else None
+
+
+def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dict[str, Any]:
+    """How beatable the ``defaults`` point is by any one configuration: the context of the
+    "first trial beats the best default" target.
+
+    - ``best_evaluation_beats_fraction``: share of datasets on which the best of *every*
+      evaluation of every search strategy (all seeds' mean) beats the best default (all seeds'
+      mean), the same comparison as the target's. No single first trial of any strategy can beat
+      the defaults on more datasets than the best of all those evaluations does, unless it
+      finds a configuration that no evaluation found; so this is the target's ceiling as far as
+      the run has explored the space.
+    - ``evaluations_beating_share``: mean over datasets of the share of the search strategies'
+      successful evaluations that beat the best default of their (dataset, seed): how often a
+      configuration drawn from what the searches tried does.
+    - ``learner_regret``: per learner, the mean normalised regret of its default configuration
+      alone (the same scale as the report's), best first: the best *single* fixed choice.
+
+    Points other than ``defaults`` (e.g. ``flaml-zeroshot``) are not searches and are left out.
+    Empty when no group has a ``defaults`` run.
+    """
+    best_eval: dict[str, list[float]] = defaultdict(list)
+    best_default: dict[str, list[float]] = defaultdict(list)
+    share: dict[str, list[float]] = defaultdict(list)
+    learner_regret: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for group in groups:
+        run = group.runs.get(defaults)
+        if run is None:
+            continue
+        default_scores = _scores(run)
+        if not np.isfinite(default_scores).any():
+            continue
+        top = float(np.nanmax(default_scores))
+        searched = [_scores(r) for r in group.runs.values() if not r.get("point")]
+        evaluations = np.concatenate(searched) if searched else np.empty(0)
+        evaluations = evaluations[np.isfinite(evaluations)]
+        if evaluations.size == 0:
+            continue
+        every = np.concatenate([_scores(r) for r in group.runs.values()])
+        every = every[np.isfinite(every)]
+        best, worst = float(every.max()), float(every.min())
+        span = best - worst
+        best_eval[group.dataset].append(float(evaluations.max()))
+        best_default[group.dataset].append(top)
+        share[group.dataset].append(float(np.mean(evaluations > top)))
+        for trial, score in zip(run["trials"], default_scores, strict=True):
+            reached = score if np.isfinite(score) else worst
+            value = (best - reached) / span if span > 0 else 0.0
+            learner_regret[str(trial.get("learner"))][group.dataset].append(value)
+    if not best_eval:
+        return {}
+    datasets = sorted(best_eval)
+    beats = [np.mean(best_eval[d]) > np.mean(best_default[d]) for d in datasets]
+    per_learner = {
+        learner: float(np.mean([np.mean(v) for v in by_dataset.values()]))
+        for learner, by_dataset in learner_regret.items()
+    }
+    return {
+        "best_evaluation_beats_fraction": float(np.mean(beats)),
+        "evaluations_beating_share": float(np.mean([np.mean(share[d]) for d in datasets])),
+        "learner_regret": dict(sorted(per_learner.items(), key=lambda kv: kv[1])),
+    }

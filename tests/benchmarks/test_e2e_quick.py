@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from benchmarks.e2e import main
-from benchmarks.e2e._analysis import Group, incumbent, score_group, trials_to_reach
+from benchmarks.e2e._analysis import (
+    Group,
+    defaults_ceiling,
+    incumbent,
+    score_group,
+    trials_to_reach,
+)
 from benchmarks.e2e._readme import END, START
 from benchmarks.e2e._worker import code_version
 
@@ -143,3 +149,43 @@ def test_failed_trials_count_as_worst_and_points_are_constant() -> None:
     assert np.isnan(incumbent(run([None, None]), 2)).all()
     assert trials_to_reach(np.array([0.5, 0.7, 0.8]), 0.7) == 2
     assert trials_to_reach(np.array([0.5, 0.6]), 0.7) is None
+
+
+def test_defaults_ceiling_bounds_what_one_configuration_can_beat() -> None:
+    def run(scores: list[float | None], point: bool = False, learners: str = "") -> dict:
+        names = learners.split() or [None] * len(scores)
+        trials = [{"score": s, "learner": n} for s, n in zip(scores, names, strict=True)]
+        return {"trials": trials, "point": point, "maximize": True}
+
+    def group(dataset: str, seed: int, a: list, b: list, defaults: list) -> Group:
+        return Group(
+            dataset,
+            seed,
+            {
+                "a": run(a),
+                "b": run(b),
+                "defaults": run(defaults, point=True, learners="gb lr"),
+                "other-point": run([0.99], point=True),  # not a search: never the ceiling
+            },
+        )
+
+    groups = [
+        # d1: one search evaluation of four beats the best default (0.8) in both seeds.
+        group("d1", 0, [0.5, 0.9], [0.6, 0.7], [0.8, 0.4]),
+        group("d1", 1, [0.5, 0.85], [None, 0.7], [0.8, 0.4]),
+        # d2: nothing the searches tried beats it (a tie is not a win).
+        group("d2", 0, [0.6, 0.7], [0.7, 0.5], [0.5, 0.7]),
+    ]
+    context = defaults_ceiling(groups)
+    assert context["best_evaluation_beats_fraction"] == pytest.approx(0.5)
+    # d1: 1 of 4, then 1 of 3 successful evaluations beat 0.8; d2: none.
+    assert context["evaluations_beating_share"] == pytest.approx(((1 / 4 + 1 / 3) / 2 + 0) / 2)
+    # Regret on each group's full scale (0.99 the best, the worst score the worst).
+    gb_d1 = ((0.99 - 0.8) / (0.99 - 0.4) + (0.99 - 0.8) / (0.99 - 0.4)) / 2
+    gb_d2 = (0.99 - 0.5) / (0.99 - 0.5)
+    lr_d1 = 1.0
+    lr_d2 = (0.99 - 0.7) / (0.99 - 0.5)
+    assert list(context["learner_regret"]) == ["gb", "lr"]  # best first
+    assert context["learner_regret"]["gb"] == pytest.approx((gb_d1 + gb_d2) / 2)
+    assert context["learner_regret"]["lr"] == pytest.approx((lr_d1 + lr_d2) / 2)
+    assert defaults_ceiling([Group("d", 0, {"a": run([0.5])})]) == {}
