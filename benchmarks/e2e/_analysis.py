@@ -25,6 +25,7 @@ __all__ = [
     "Interval",
     "bootstrap_interval",
     "defaults_ceiling",
+    "fixed_configurations_regret",
     "group_runs",
     "score_groups",
 ]
@@ -217,3 +218,37 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         "evaluations_beating_share": float(np.mean([np.mean(share[d]) for d in datasets])),
         "learner_regret": dict(sorted(per_learner.items(), key=lambda kv: kv[1])),
     }
+
+
+#: Trial sources whose configuration comes from a fixed list (the KB's configurations, a
+#: learner's defaults) rather than from a sampler over the continuous space.
+FIXED_SOURCES = ("warm_start", "defaults")
+
+
+def fixed_configurations_regret(groups: Sequence[Group]) -> float | None:
+    """Mean normalised regret (the report's scale) of the best of *every* evaluation, over all
+    strategies, whose configuration came from a fixed list (:data:`FIXED_SOURCES`: the warm
+    starts' KB configurations and the defaults), averaged over seeds then datasets.
+
+    The steered warm start's first ``warm_k`` trials are such configurations, so this is what
+    they could reach, as far as the run tried them, had they been chosen perfectly among those
+    tried. None when no group has one.
+    """
+    per_dataset: dict[str, list[float]] = defaultdict(list)
+    for group in groups:
+        every = np.concatenate([_scores(r) for r in group.runs.values()])
+        every = every[np.isfinite(every)]
+        fixed = [
+            score
+            for run in group.runs.values()
+            for trial, score in zip(run["trials"], _scores(run), strict=True)
+            if trial.get("source") in FIXED_SOURCES and np.isfinite(score)
+        ]
+        if not fixed or every.size == 0:
+            continue
+        best, worst = float(every.max()), float(every.min())
+        span = best - worst
+        per_dataset[group.dataset].append((best - max(fixed)) / span if span > 0 else 0.0)
+    if not per_dataset:
+        return None
+    return float(np.mean([np.mean(v) for v in per_dataset.values()]))

@@ -13,6 +13,7 @@ from benchmarks.e2e import main
 from benchmarks.e2e._analysis import (
     Group,
     defaults_ceiling,
+    fixed_configurations_regret,
     incumbent,
     score_group,
     trials_to_reach,
@@ -189,3 +190,29 @@ def test_defaults_ceiling_bounds_what_one_configuration_can_beat() -> None:
     assert context["learner_regret"]["gb"] == pytest.approx((gb_d1 + gb_d2) / 2)
     assert context["learner_regret"]["lr"] == pytest.approx((lr_d1 + lr_d2) / 2)
     assert defaults_ceiling([Group("d", 0, {"a": run([0.5])})]) == {}
+
+
+def test_fixed_configurations_regret_counts_only_listed_configurations() -> None:
+    def run(trials: list[tuple[float | None, str]], point: bool = False) -> dict:
+        return {
+            "trials": [{"score": s, "source": src} for s, src in trials],
+            "point": point,
+            "maximize": True,
+        }
+
+    groups = [
+        Group(
+            "d1",
+            seed,
+            {
+                "warm": run([(0.6, "warm_start"), (None, "warm_start"), (1.0, "sampler")]),
+                "tpe": run([(0.2, "sampler"), (0.7, "sampler")]),
+                "defaults": run([(0.5, "defaults"), (0.8 - 0.1 * seed, "defaults")], point=True),
+            },
+        )
+        for seed in (0, 1)
+    ]
+    # Scale 0.2..1.0; the best fixed configuration is 0.8 (seed 0), then 0.7 (seed 1).
+    assert fixed_configurations_regret(groups) == pytest.approx((0.2 / 0.8 + 0.3 / 0.8) / 2)
+    only_sampled = [Group("d", 0, {"tpe": run([(0.2, "sampler"), (0.7, "sampler")])})]
+    assert fixed_configurations_regret(only_sampled) is None
