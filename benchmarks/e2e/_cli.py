@@ -84,12 +84,22 @@ def _resolve(args: argparse.Namespace) -> dict[str, Any]:
     return resolved
 
 
+def _kb_task_type(task: str) -> str | None:
+    """The task type of the bundled knowledge base for ``task`` (None when there is none): the
+    meta-learning strategies use it, as the service does for a task of that type."""
+    from metaknowledge import load_knowledge_base
+    from metaknowledge.exceptions import MetaknowledgeError
+
+    try:
+        return load_knowledge_base(task_type=task).task_type
+    except MetaknowledgeError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (unfinished runs only), then write the report; 1 if any run failed."""
     args = _parser().parse_args(argv)
     opts = _resolve(args)
-    from metaknowledge import load_knowledge_base
-
     entries = select(
         discover(args.data_dir),
         task_type=args.task,
@@ -100,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if not entries:
         print(f"no {args.task} dataset in {args.data_dir}", file=sys.stderr)
         return 1
-    kb_task = load_knowledge_base().task_type
+    kb_task = _kb_task_type(args.task)
     strategies, skipped = [], {}
     for name in dict.fromkeys(args.strategies):
         reason = unavailable_reason(name, task_type=args.task, kb_task_type=kb_task)

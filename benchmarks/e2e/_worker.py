@@ -86,15 +86,17 @@ def _fit_proposers(job: DatasetJob, problem: Problem) -> tuple[Any, Any, HoldOut
     from metaknowledge import MetaModel, load_knowledge_base
     from metaknowledge.evaluation import KnnBestConfigs
 
-    kb = load_knowledge_base()
+    # The KB of the problem's task type, as the service's advisor for a task of that type.
+    kb = load_knowledge_base(task_type=problem.task_type)
     holdout = find_in_kb(
         kb,
         problem.metafeatures,
         openml_did=problem.openml_did,
         class_counts=problem.class_counts,
+        name=problem.name,
     )
     needs_kb = any(STRATEGIES[s].needs_kb for _, s in job.pending)
-    if not needs_kb or kb.task_type != problem.task_type:
+    if not needs_kb:
         return None, None, holdout, kb.version
     kb_fit = kb.without(holdout.kb_ids)
     model = MetaModel(random_state=0).fit(kb_fit)
