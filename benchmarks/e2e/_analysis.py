@@ -25,8 +25,8 @@ __all__ = [
     "Interval",
     "bootstrap_interval",
     "defaults_ceiling",
-    "fixed_configurations_regret",
     "group_runs",
+    "kb_configurations_regret",
     "score_groups",
 ]
 
@@ -103,6 +103,13 @@ class GroupScores:
     curves: dict[str, np.ndarray]
     regret: dict[str, np.ndarray]
     rank: dict[str, np.ndarray]
+    worst: float = 0.0
+    """The worst successful score on the group: where a curve without a success stands."""
+
+    def filled(self, strategy: str) -> np.ndarray:
+        """``strategy``'s incumbent curve with "no success yet" at the worst score."""
+        curve = self.curves[strategy]
+        return np.where(np.isfinite(curve), curve, self.worst)
 
 
 def score_group(group: Group, length: int) -> GroupScores:
@@ -120,7 +127,7 @@ def score_group(group: Group, length: int) -> GroupScores:
     names = list(curves)
     stacked = np.vstack([np.where(np.isfinite(curves[s]), curves[s], -np.inf) for s in names])
     ranks = np.apply_along_axis(lambda col: rankdata(-col, method="average"), 0, stacked)
-    return GroupScores(curves, regret, {s: ranks[i] for i, s in enumerate(names)})
+    return GroupScores(curves, regret, {s: ranks[i] for i, s in enumerate(names)}, worst)
 
 
 def score_groups(groups: Sequence[Group], length: int) -> list[GroupScores]:
@@ -158,24 +165,32 @@ def trials_to_reach(curve: np.ndarray, target: float) -> int | None:
     return int(hits[0]) + 1 if hits.size else None
 
 
+def _span(group: Group) -> tuple[float, float]:
+    """(best, worst) successful score of any strategy on ``group`` ((0, 0) when none)."""
+    every = np.concatenate([_scores(r) for r in group.runs.values()])
+    every = every[np.isfinite(every)]
+    return (float(every.max()), float(every.min())) if every.size else (0.0, 0.0)
+
+
 def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dict[str, Any]:
     """How beatable the ``defaults`` point is by any one configuration: the context of the
     "first trial beats the best default" target.
 
     - ``best_evaluation_beats_fraction``: share of datasets on which the best of *every*
       evaluation of every search strategy (all seeds' mean) beats the best default (all seeds'
-      mean), the same comparison as the target's. No single first trial of any strategy can beat
-      the defaults on more datasets than the best of all those evaluations does, unless it
-      finds a configuration that no evaluation found; so this is the target's ceiling as far as
-      the run has explored the space.
+      mean), the same comparison as the target's. A first trial beats the defaults on more
+      datasets than this only with a configuration that none of the run's evaluations found, so
+      this bounds the target as far as the run explored the space.
     - ``evaluations_beating_share``: mean over datasets of the share of the search strategies'
       successful evaluations that beat the best default of their (dataset, seed): how often a
       configuration drawn from what the searches tried does.
     - ``learner_regret``: per learner, the mean normalised regret of its default configuration
       alone (the same scale as the report's), best first: the best *single* fixed choice.
 
-    Points other than ``defaults`` (e.g. ``flaml-zeroshot``) are not searches and are left out.
-    Empty when no group has a ``defaults`` run.
+    As everywhere in the report, a failed evaluation counts as the worst score of its
+    (dataset, seed), so every dataset with a ``defaults`` run counts. Points other than
+    ``defaults`` (e.g. ``flaml-zeroshot``) are not searches and are left out. Empty when no group
+    has a ``defaults`` run.
     """
     best_eval: dict[str, list[float]] = defaultdict(list)
     best_default: dict[str, list[float]] = defaultdict(list)
@@ -185,26 +200,19 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         run = group.runs.get(defaults)
         if run is None:
             continue
-        default_scores = _scores(run)
-        if not np.isfinite(default_scores).any():
-            continue
-        top = float(np.nanmax(default_scores))
+        best, worst = _span(group)
+        span = best - worst
+        default_scores = np.nan_to_num(_scores(run), nan=worst)
+        top = float(default_scores.max()) if default_scores.size else worst
         searched = [_scores(r) for r in group.runs.values() if not r.get("point")]
         evaluations = np.concatenate(searched) if searched else np.empty(0)
         evaluations = evaluations[np.isfinite(evaluations)]
-        if evaluations.size == 0:
-            continue
-        every = np.concatenate([_scores(r) for r in group.runs.values()])
-        every = every[np.isfinite(every)]
-        best, worst = float(every.max()), float(every.min())
-        span = best - worst
-        best_eval[group.dataset].append(float(evaluations.max()))
+        best_eval[group.dataset].append(float(evaluations.max()) if evaluations.size else worst)
         best_default[group.dataset].append(top)
-        share[group.dataset].append(float(np.mean(evaluations > top)))
+        share[group.dataset].append(float(np.mean(evaluations > top)) if evaluations.size else 0.0)
         for trial, score in zip(run["trials"], default_scores, strict=True):
-            reached = score if np.isfinite(score) else worst
-            value = (best - reached) / span if span > 0 else 0.0
-            learner_regret[str(trial.get("learner"))][group.dataset].append(value)
+            value = (best - score) / span if span > 0 else 0.0
+            learner_regret[str(trial.get("learner"))][group.dataset].append(float(value))
     if not best_eval:
         return {}
     datasets = sorted(best_eval)
@@ -217,38 +225,42 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         "best_evaluation_beats_fraction": float(np.mean(beats)),
         "evaluations_beating_share": float(np.mean([np.mean(share[d]) for d in datasets])),
         "learner_regret": dict(sorted(per_learner.items(), key=lambda kv: kv[1])),
+        "n_datasets": len(datasets),
     }
 
 
-#: Trial sources whose configuration comes from a fixed list (the KB's configurations, a
-#: learner's defaults) rather than from a sampler over the continuous space.
-FIXED_SOURCES = ("warm_start", "defaults")
+def kb_configurations_regret(groups: Sequence[Group]) -> dict[str, float] | None:
+    """The best in hindsight among the knowledge-base configurations the run evaluated: mean
+    normalised regret (the report's scale; seeds, then datasets) of the best trial whose
+    ``source`` is ``warm_start`` (the meta-model's and the kNN proposer's picks from the KB) over
+    all strategies of a (dataset, seed), and how many such trials a (dataset, seed) has on
+    average (``n_configurations``).
 
-
-def fixed_configurations_regret(groups: Sequence[Group]) -> float | None:
-    """Mean normalised regret (the report's scale) of the best of *every* evaluation, over all
-    strategies, whose configuration came from a fixed list (:data:`FIXED_SOURCES`: the warm
-    starts' KB configurations and the defaults), averaged over seeds then datasets.
-
-    The steered warm start's first ``warm_k`` trials are such configurations, so this is what
-    they could reach, as far as the run tried them, had they been chosen perfectly among those
-    tried. None when no group has one.
+    The steered warm phase proposes only KB configurations, so this is about what it could reach
+    had it chosen perfectly among those the run tried. A (dataset, seed) whose KB trials all
+    failed is at 1. None when no group has a KB trial.
     """
     per_dataset: dict[str, list[float]] = defaultdict(list)
+    counts: list[int] = []
     for group in groups:
-        every = np.concatenate([_scores(r) for r in group.runs.values()])
-        every = every[np.isfinite(every)]
-        fixed = [
-            score
-            for run in group.runs.values()
-            for trial, score in zip(run["trials"], _scores(run), strict=True)
-            if trial.get("source") in FIXED_SOURCES and np.isfinite(score)
-        ]
-        if not fixed or every.size == 0:
+        kb_scores = np.array(
+            [
+                score
+                for run in group.runs.values()
+                for trial, score in zip(run["trials"], _scores(run), strict=True)
+                if trial.get("source") == "warm_start"
+            ]
+        )
+        if kb_scores.size == 0:
             continue
-        best, worst = float(every.max()), float(every.min())
+        counts.append(int(kb_scores.size))
+        best, worst = _span(group)
         span = best - worst
-        per_dataset[group.dataset].append((best - max(fixed)) / span if span > 0 else 0.0)
+        reached = float(np.nanmax(kb_scores)) if np.isfinite(kb_scores).any() else worst
+        per_dataset[group.dataset].append((best - reached) / span if span > 0 else 0.0)
     if not per_dataset:
         return None
-    return float(np.mean([np.mean(v) for v in per_dataset.values()]))
+    return {
+        "regret": float(np.mean([np.mean(v) for v in per_dataset.values()])),
+        "n_configurations": float(np.mean(counts)),
+    }

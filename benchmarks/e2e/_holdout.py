@@ -5,10 +5,10 @@ the same number of rows, the same width (encoded width or raw feature count, whi
 coding of categories may change) and, where the KB knows them, the same number of classes and the
 same majority/minority class sizes, or when a KB dataset without an OpenML id (a local id, see
 :func:`metaknowledge.knowledge.local_dataset_id`) has the same name. The last rule is for the
-regression KB (auto-sklearn's datasets, known by name only, with meta-features counted on their
-training splits and the target among the features, so no shape matches: PMLB's ``197_cpu_act``
-has 21 features, the KB's ``cpu_act`` 22). Names are compared lower-case, alphanumerics only,
-without PMLB's ``<number>_`` prefix. Warm-start strategies are then fitted on ``kb.without(ids)``.
+regression KB (auto-sklearn's datasets, known by name only, whose feature counts include the
+target, so no shape matches: PMLB's ``197_cpu_act`` has 21 features, the KB's ``cpu_act`` 22).
+Names are compared lower-case, alphanumerics only, without PMLB's ``<number>_`` prefix.
+Warm-start strategies are then fitted on ``kb.without(ids)``.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def _same_local_name(kb: KnowledgeBase, name: str) -> tuple[int, ...]:
     if "name" not in kb.datasets:
         return ()
     wanted = normalised_name(name)
+    if not wanted:
+        return ()
     return tuple(
         int(str(dataset_id))
         for dataset_id, kb_name in kb.datasets["name"].items()

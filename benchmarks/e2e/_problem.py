@@ -16,7 +16,7 @@ from benchmarks.e2e._datasets import TARGET, DatasetEntry, load_frame
 
 __all__ = ["DEFAULT_METRICS", "Problem", "prepare_problem"]
 
-#: The metric per task type: the service's defaults (balanced accuracy is also the KB's metric).
+#: The metric per task type: the service's defaults, which are also the bundled KBs' metrics.
 DEFAULT_METRICS = {"classification": "balanced_accuracy", "regression": "r2"}
 
 

@@ -220,10 +220,8 @@ def unavailable_reason(name: str, *, task_type: str, kb_task_type: str | None) -
     """Why strategy ``name`` cannot run here (None when it can); ``kb_task_type`` is that of
     the knowledge base loaded for ``task_type`` (None: there is none)."""
     strategy = STRATEGIES[name]
-    if strategy.needs_kb and kb_task_type is None:
+    if strategy.needs_kb and kb_task_type != task_type:
         return f"there is no knowledge base of {task_type} run history"
-    if strategy.needs_kb and task_type != kb_task_type:
-        return f"the knowledge base holds {kb_task_type} run history only"
     if name == "flaml-zeroshot":
         from benchmarks.e2e._flaml import flaml_missing_reason
 

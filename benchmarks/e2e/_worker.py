@@ -85,9 +85,13 @@ def _fit_proposers(job: DatasetJob, problem: Problem) -> tuple[Any, Any, HoldOut
     """Meta-model and kNN fitted without the dataset itself; the hold-out; the KB version."""
     from metaknowledge import MetaModel, load_knowledge_base
     from metaknowledge.evaluation import KnnBestConfigs
+    from metaknowledge.exceptions import MetaknowledgeError
 
     # The KB of the problem's task type, as the service's advisor for a task of that type.
-    kb = load_knowledge_base(task_type=problem.task_type)
+    try:
+        kb = load_knowledge_base(task_type=problem.task_type)
+    except MetaknowledgeError:  # none: the CLI skipped the strategies that need one
+        return None, None, HoldOut((), ""), ""
     holdout = find_in_kb(
         kb,
         problem.metafeatures,

@@ -26,20 +26,23 @@ def test_a_kb_dataset_id_is_held_out_by_its_openml_id(classification_kb: Knowled
 
 def test_the_same_shape_and_class_sizes_are_held_out(classification_kb: KnowledgeBase) -> None:
     table = classification_kb.metafeatures
-    known = table.dropna(subset=["NumberOfInstances", "NumberOfFeatures", "NumberOfClasses"])
+    columns = ["NumberOfInstances", "NumberOfFeatures", "NumberOfClasses"]
+    columns += ["MajorityClassSize", "MinorityClassSize"]
+    known = table.dropna(subset=columns)
     dataset_id = int(known.index[0])
     row = known.loc[dataset_id]
     metafeatures = {
         "NumberOfInstances": float(row["NumberOfInstances"]),
         "NumberOfFeatures": float(row["NumberOfFeatures"]),
     }
-    found = find_in_kb(classification_kb, metafeatures, openml_did=None, class_counts=())
+    majority, minority = int(row["MajorityClassSize"]), int(row["MinorityClassSize"])
+    middle = (int(row["NumberOfInstances"]) - majority - minority,)
+    counts = (majority, *middle * (int(row["NumberOfClasses"]) - 2), minority)
+    found = find_in_kb(classification_kb, metafeatures, openml_did=None, class_counts=counts)
     assert dataset_id in found.kb_ids and found.reason == "shape"
-    # Another class count is another dataset.
-    classes = int(row["NumberOfClasses"]) + 1
-    other = find_in_kb(
-        classification_kb, metafeatures, openml_did=None, class_counts=(1,) * classes
-    )
+    # One more class, the same majority and minority sizes: another dataset.
+    more = (majority, *middle * (int(row["NumberOfClasses"]) - 1), minority)
+    other = find_in_kb(classification_kb, metafeatures, openml_did=None, class_counts=more)
     assert dataset_id not in other.kb_ids
 
 

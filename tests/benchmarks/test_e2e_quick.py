@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,13 @@ from benchmarks.e2e import main
 from benchmarks.e2e._analysis import (
     Group,
     defaults_ceiling,
-    fixed_configurations_regret,
     incumbent,
+    kb_configurations_regret,
     score_group,
     trials_to_reach,
 )
 from benchmarks.e2e._readme import END, START
+from benchmarks.e2e._report import markdown_report
 from benchmarks.e2e._worker import code_version
 
 STRATEGIES = ["warmstart", "tpe", "random", "defaults", "knn-warmstart"]
@@ -152,21 +154,39 @@ def test_failed_trials_count_as_worst_and_points_are_constant() -> None:
     assert trials_to_reach(np.array([0.5, 0.6]), 0.7) is None
 
 
-def test_defaults_ceiling_bounds_what_one_configuration_can_beat() -> None:
-    def run(scores: list[float | None], point: bool = False, learners: str = "") -> dict:
-        names = learners.split() or [None] * len(scores)
-        trials = [{"score": s, "learner": n} for s, n in zip(scores, names, strict=True)]
-        return {"trials": trials, "point": point, "maximize": True}
+def _run(
+    scores: list[float | None],
+    *,
+    point: bool = False,
+    learners: str = "",
+    sources: str = "",
+    maximize: bool = True,
+) -> dict[str, Any]:
+    names: list[str | None] = list(learners.split()) or [None] * len(scores)
+    kinds: list[str | None] = list(sources.split()) or [None] * len(scores)
+    trials = [
+        {"score": s, "learner": n, "source": k}
+        for s, n, k in zip(scores, names, kinds, strict=True)
+    ]
+    return {"trials": trials, "point": point, "maximize": maximize}
 
-    def group(dataset: str, seed: int, a: list, b: list, defaults: list) -> Group:
+
+def test_defaults_ceiling_bounds_what_one_configuration_can_beat() -> None:
+    def group(
+        dataset: str,
+        seed: int,
+        a: list[float | None],
+        b: list[float | None],
+        defaults: list[float | None],
+    ) -> Group:
         return Group(
             dataset,
             seed,
             {
-                "a": run(a),
-                "b": run(b),
-                "defaults": run(defaults, point=True, learners="gb lr"),
-                "other-point": run([0.99], point=True),  # not a search: never the ceiling
+                "a": _run(a),
+                "b": _run(b),
+                "defaults": _run(defaults, point=True, learners="gb lr"),
+                "other-point": _run([0.99], point=True),  # not a search: never the ceiling
             },
         )
 
@@ -176,43 +196,121 @@ def test_defaults_ceiling_bounds_what_one_configuration_can_beat() -> None:
         group("d1", 1, [0.5, 0.85], [None, 0.7], [0.8, 0.4]),
         # d2: nothing the searches tried beats it (a tie is not a win).
         group("d2", 0, [0.6, 0.7], [0.7, 0.5], [0.5, 0.7]),
+        # d3: every default failed, so it stands at the worst score (0.3) and is beaten.
+        group("d3", 0, [0.3, 0.6], [None, None], [None, None]),
     ]
     context = defaults_ceiling(groups)
-    assert context["best_evaluation_beats_fraction"] == pytest.approx(0.5)
-    # d1: 1 of 4, then 1 of 3 successful evaluations beat 0.8; d2: none.
-    assert context["evaluations_beating_share"] == pytest.approx(((1 / 4 + 1 / 3) / 2 + 0) / 2)
+    assert context["n_datasets"] == 3
+    assert context["best_evaluation_beats_fraction"] == pytest.approx(2 / 3)
+    # d1: 1 of 4, then 1 of 3 successful evaluations beat 0.8; d2: none; d3: 1 of 2.
+    d1 = (1 / 4 + 1 / 3) / 2
+    assert context["evaluations_beating_share"] == pytest.approx((d1 + 0 + 1 / 2) / 3)
     # Regret on each group's full scale (0.99 the best, the worst score the worst).
-    gb_d1 = ((0.99 - 0.8) / (0.99 - 0.4) + (0.99 - 0.8) / (0.99 - 0.4)) / 2
-    gb_d2 = (0.99 - 0.5) / (0.99 - 0.5)
-    lr_d1 = 1.0
-    lr_d2 = (0.99 - 0.7) / (0.99 - 0.5)
+    gb = [(0.99 - 0.8) / (0.99 - 0.4), (0.99 - 0.5) / (0.99 - 0.5), 1.0]
+    lr = [1.0, (0.99 - 0.7) / (0.99 - 0.5), 1.0]
     assert list(context["learner_regret"]) == ["gb", "lr"]  # best first
-    assert context["learner_regret"]["gb"] == pytest.approx((gb_d1 + gb_d2) / 2)
-    assert context["learner_regret"]["lr"] == pytest.approx((lr_d1 + lr_d2) / 2)
-    assert defaults_ceiling([Group("d", 0, {"a": run([0.5])})]) == {}
+    assert context["learner_regret"]["gb"] == pytest.approx(np.mean(gb))
+    assert context["learner_regret"]["lr"] == pytest.approx(np.mean(lr))
+    assert defaults_ceiling([Group("d", 0, {"a": _run([0.5])})]) == {}
 
 
-def test_fixed_configurations_regret_counts_only_listed_configurations() -> None:
-    def run(trials: list[tuple[float | None, str]], point: bool = False) -> dict:
-        return {
-            "trials": [{"score": s, "source": src} for s, src in trials],
-            "point": point,
-            "maximize": True,
-        }
+def test_defaults_ceiling_reads_losses_as_lower_is_better() -> None:
+    group = Group(
+        "d",
+        0,
+        {
+            "a": _run([0.5, 0.2], maximize=False),
+            "defaults": _run([0.3, 0.6], point=True, learners="gb lr", maximize=False),
+        },
+    )
+    context = defaults_ceiling([group])
+    assert context["best_evaluation_beats_fraction"] == 1.0  # a loss of 0.2 beats 0.3
+    assert context["evaluations_beating_share"] == pytest.approx(0.5)
+    assert context["learner_regret"] == pytest.approx({"gb": 0.25, "lr": 1.0})
 
+
+def test_kb_configurations_regret_counts_only_knowledge_base_trials() -> None:
     groups = [
         Group(
             "d1",
             seed,
             {
-                "warm": run([(0.6, "warm_start"), (None, "warm_start"), (1.0, "sampler")]),
-                "tpe": run([(0.2, "sampler"), (0.7, "sampler")]),
-                "defaults": run([(0.5, "defaults"), (0.8 - 0.1 * seed, "defaults")], point=True),
+                "warm": _run(
+                    [0.6 + 0.1 * seed, None, 1.0], sources="warm_start warm_start sampler"
+                ),
+                "knn": _run([0.5, 0.7], sources="warm_start sampler"),
+                "defaults": _run([0.9, 0.2], point=True, sources="defaults defaults"),
+                "flaml": _run([0.95], point=True, sources="flaml"),
             },
         )
         for seed in (0, 1)
     ]
-    # Scale 0.2..1.0; the best fixed configuration is 0.8 (seed 0), then 0.7 (seed 1).
-    assert fixed_configurations_regret(groups) == pytest.approx((0.2 / 0.8 + 0.3 / 0.8) / 2)
-    only_sampled = [Group("d", 0, {"tpe": run([(0.2, "sampler"), (0.7, "sampler")])})]
-    assert fixed_configurations_regret(only_sampled) is None
+    # Scale 0.2..1.0; the best KB trial is 0.6 (seed 0), then 0.7 (seed 1): the defaults'
+    # 0.9 and FLAML's 0.95 are not KB configurations.
+    found = kb_configurations_regret(groups)
+    assert found == pytest.approx({"regret": (0.4 / 0.8 + 0.3 / 0.8) / 2, "n_configurations": 3})
+    failed = Group("d2", 0, {"warm": _run([None, 0.4, 0.9], sources="warm_start sampler sampler")})
+    assert kb_configurations_regret([failed]) == {"regret": 1.0, "n_configurations": 1.0}
+    only_sampled = [Group("d", 0, {"tpe": _run([0.2, 0.7], sources="sampler sampler")})]
+    assert kb_configurations_regret(only_sampled) is None
+
+
+def _summary_with(targets: dict[str, Any]) -> dict[str, Any]:
+    regret = {"1": {"mean": 0.2, "low": 0.1, "high": 0.3}}
+    return {
+        "n_groups": 1,
+        "datasets": ["d"],
+        "seeds": [0],
+        "budgets": [1],
+        "settings": {"trials": 1, "folds": 5},
+        "holdout": {"n_datasets_in_kb": 0, "by_reason": {}, "datasets": {}},
+        "strategies_skipped": {},
+        "incomplete_groups": [],
+        "code_versions": {},
+        "strategies": {
+            "warmstart": {
+                "point": False,
+                "regret": regret,
+                "rank": regret,
+                "eval_s_per_trial": 1.0,
+                "wall_s_per_trial": 1.0,
+                "failed_fraction": 0.0,
+                "trials_per_run": 1.0,
+            }
+        },
+        "targets": targets,
+    }
+
+
+def test_report_states_the_targets_context_when_there_is_one() -> None:
+    context = {
+        "best_evaluation_beats_fraction": 0.88,
+        "evaluations_beating_share": 0.12,
+        "learner_regret": {"gb": 0.22, "lr": 0.3, "nb": 0.4},
+        "n_datasets": 1,
+    }
+    first = {"fraction": 0.1, "met": False}
+    kb = {"regret": 0.05, "n_configurations": 20.0}
+    at_10 = {"warmstart@10": 0.07, "tpe@50": 0.04, "met": False}
+    text = markdown_report(
+        _summary_with(
+            {
+                "warmstart_first_beats_defaults": {**first, "context": context},
+                "warmstart_at_10_vs_tpe_final": {**at_10, "kb_configurations": kb},
+            }
+        )
+    )
+    assert "beats the best default on 88% of datasets; 12% of the successful" in text
+    assert "the best single default is gb (regret 0.220, the median learner's 0.300)" in text
+    assert "warmstart's first trial: 0.200" in text
+    assert "(about 20 per dataset and seed): 0.050" in text
+    assert "warmstart@10 (0.070) at or below tpe@50 (0.040): missed" in text
+    # A summary from before the context (or with an empty one) renders without it.
+    for old in ({**first}, {**first, "context": {}}):
+        text = markdown_report(
+            _summary_with(
+                {"warmstart_first_beats_defaults": old, "warmstart_at_10_vs_tpe_final": at_10}
+            )
+        )
+        assert "first trial beats the best default on 10% of datasets" in text
+        assert "upper bound" not in text and "in hindsight" not in text

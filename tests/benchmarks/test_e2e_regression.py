@@ -44,6 +44,9 @@ def test_regression_runs_the_warm_starts_on_the_regression_kb(tmp_path: Path) ->
     for name in shapes:
         run = json.loads((out / "runs" / name / "seed0" / "warmstart.json").read_text())
         assert run["task_type"] == "regression" and run["metric"] == "r2"
+        assert run["kb_version"].startswith("regression-")
+        knn = json.loads((out / "runs" / name / "seed0" / "knn-warmstart.json").read_text())
+        assert [t["source"] for t in knn["trials"][:3]] == ["warm_start"] * 3
         sources = [t["source"] for t in run["trials"]]
         assert sources[:3] == ["warm_start"] * 3  # --quick: --warm-k 3
         assert all(t["score"] is not None for t in run["trials"][:3])
