@@ -112,13 +112,17 @@ class GroupScores:
         return np.where(np.isfinite(curve), curve, self.worst)
 
 
+def _span(group: Group) -> tuple[float, float]:
+    """(best, worst) successful score of any strategy on ``group`` ((0, 0) when none)."""
+    every = np.concatenate([_scores(r) for r in group.runs.values()])
+    every = every[np.isfinite(every)]
+    return (float(every.max()), float(every.min())) if every.size else (0.0, 0.0)
+
+
 def score_group(group: Group, length: int) -> GroupScores:
     """Curves of every strategy of ``group`` over 1..``length`` trials."""
     curves = {s: incumbent(run, length) for s, run in group.runs.items()}
-    every = np.concatenate([_scores(run) for run in group.runs.values()])
-    every = every[np.isfinite(every)]
-    best = float(every.max()) if every.size else 0.0
-    worst = float(every.min()) if every.size else 0.0
+    best, worst = _span(group)
     span = best - worst
     regret = {}
     for s, curve in curves.items():
@@ -163,13 +167,6 @@ def trials_to_reach(curve: np.ndarray, target: float) -> int | None:
         return None
     hits = np.flatnonzero(np.isfinite(curve) & (curve >= target - 1e-12))
     return int(hits[0]) + 1 if hits.size else None
-
-
-def _span(group: Group) -> tuple[float, float]:
-    """(best, worst) successful score of any strategy on ``group`` ((0, 0) when none)."""
-    every = np.concatenate([_scores(r) for r in group.runs.values()])
-    every = every[np.isfinite(every)]
-    return (float(every.max()), float(every.min())) if every.size else (0.0, 0.0)
 
 
 def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dict[str, Any]:
