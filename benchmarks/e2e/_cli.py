@@ -84,16 +84,17 @@ def _resolve(args: argparse.Namespace) -> dict[str, Any]:
     return resolved
 
 
-def _kb_task_type(task: str) -> str | None:
-    """The task type of the bundled knowledge base for ``task`` (None when there is none): the
-    meta-learning strategies use it, as the service does for a task of that type."""
+def _has_knowledge_base(task: str) -> bool:
+    """Whether a knowledge base of ``task`` is bundled: the meta-learning strategies use it, as
+    the service does for a task of that type."""
     from metaknowledge import load_knowledge_base
     from metaknowledge.exceptions import MetaknowledgeError
 
     try:
-        return load_knowledge_base(task_type=task).task_type
+        load_knowledge_base(task_type=task)
     except MetaknowledgeError:
-        return None
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     if not entries:
         print(f"no {args.task} dataset in {args.data_dir}", file=sys.stderr)
         return 1
-    kb_task = _kb_task_type(args.task)
+    has_kb = _has_knowledge_base(args.task)
     strategies, skipped = [], {}
     for name in dict.fromkeys(args.strategies):
-        reason = unavailable_reason(name, task_type=args.task, kb_task_type=kb_task)
+        reason = unavailable_reason(name, task_type=args.task, has_kb=has_kb)
         if reason is None:
             strategies.append(name)
         else:

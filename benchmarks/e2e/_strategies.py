@@ -216,11 +216,11 @@ STRATEGIES: dict[str, Strategy] = {
 DEFAULT_STRATEGIES = ("warmstart", "tpe", "random", "defaults", "knn-warmstart", "flaml-zeroshot")
 
 
-def unavailable_reason(name: str, *, task_type: str, kb_task_type: str | None) -> str | None:
-    """Why strategy ``name`` cannot run here (None when it can); ``kb_task_type`` is that of
-    the knowledge base loaded for ``task_type`` (None: there is none)."""
+def unavailable_reason(name: str, *, task_type: str, has_kb: bool) -> str | None:
+    """Why strategy ``name`` cannot run here (None when it can); ``has_kb``: whether there is
+    a knowledge base of ``task_type``."""
     strategy = STRATEGIES[name]
-    if strategy.needs_kb and kb_task_type != task_type:
+    if strategy.needs_kb and not has_kb:
         return f"there is no knowledge base of {task_type} run history"
     if name == "flaml-zeroshot":
         from benchmarks.e2e._flaml import flaml_missing_reason
