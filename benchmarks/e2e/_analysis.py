@@ -24,6 +24,7 @@ __all__ = [
     "Group",
     "Interval",
     "bootstrap_interval",
+    "defaults_at_equal_cost",
     "defaults_ceiling",
     "group_runs",
     "kb_configurations_regret",
@@ -224,6 +225,46 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         "learner_regret": dict(sorted(per_learner.items(), key=lambda kv: kv[1])),
         "n_datasets": len(datasets),
     }
+
+
+def defaults_at_equal_cost(
+    groups: Sequence[Group], scored: Sequence[GroupScores], defaults: str = "defaults"
+) -> dict[str, Any]:
+    """Each search strategy against the ``defaults`` point after as many trials as the defaults
+    took (one per learner): the target's comparison at equal cost rather than one trial against
+    all the learners' defaults.
+
+    Per search strategy: ``beats`` and ``ties_or_beats``, the share of datasets on which its
+    incumbent after ``n_evaluations`` trials (all seeds' mean, "no success yet" at the worst
+    score) is above, or at least equal to, the best default (all seeds' mean). A search with fewer
+    trials than that is read at its last trial. Empty when no group has a ``defaults`` run.
+    """
+    ours: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    theirs: dict[str, list[float]] = defaultdict(list)
+    sizes: list[int] = []
+    for group, scores in zip(groups, scored, strict=True):
+        run = group.runs.get(defaults)
+        if run is None:
+            continue
+        n = max(1, len(run["trials"]))
+        sizes.append(n)
+        theirs[group.dataset].append(float(scores.filled(defaults)[0]))
+        for name, other in group.runs.items():
+            if not other.get("point"):
+                curve = scores.filled(name)
+                ours[name][group.dataset].append(float(curve[min(n, curve.size) - 1]))
+    if not theirs:
+        return {}
+    datasets = sorted(theirs)
+    out: dict[str, Any] = {"n_evaluations": int(np.median(sizes)), "strategies": {}}
+    for name, by_dataset in ours.items():
+        mine = np.array([np.mean(by_dataset[d]) for d in datasets])
+        default = np.array([np.mean(theirs[d]) for d in datasets])
+        out["strategies"][name] = {
+            "beats": float(np.mean(mine > default + 1e-12)),
+            "ties_or_beats": float(np.mean(mine >= default - 1e-12)),
+        }
+    return out
 
 
 def kb_configurations_regret(groups: Sequence[Group]) -> dict[str, float] | None:

@@ -16,6 +16,7 @@ from benchmarks.e2e._analysis import (
     BUDGETS,
     Group,
     bootstrap_interval,
+    defaults_at_equal_cost,
     defaults_ceiling,
     group_runs,
     kb_configurations_regret,
@@ -223,6 +224,7 @@ def _targets(
             "fraction": fraction,
             "met": fraction >= 0.7,
             "context": defaults_ceiling(groups),
+            "equal_cost": defaults_at_equal_cost(groups, scored),
         }
     return out
 
@@ -339,7 +341,25 @@ def _target_lines(summary: Mapping[str, Any]) -> list[str]:
             f"{100 * first['fraction']:.0f}% of datasets (target 70%): {mark[first['met']]}"
         )
         lines += _ceiling_lines(first.get("context") or {}, summary)
+        lines += _equal_cost_lines(first.get("equal_cost") or {})
     return lines
+
+
+def _equal_cost_lines(equal: Mapping[str, Any]) -> list[str]:
+    """The defaults target at equal cost (:func:`defaults_at_equal_cost`) as one sub-item."""
+    shown = [
+        f"{name} beats it on {100 * v['beats']:.0f}% and at least ties it on "
+        f"{100 * v['ties_or_beats']:.0f}%"
+        for name, v in (equal.get("strategies") or {}).items()
+        if name in ("warmstart", "tpe")
+    ]
+    if not shown:
+        return []
+    return [
+        f"  - at the defaults' own cost ({equal['n_evaluations']} trials, one per learner): "
+        + "; ".join(shown)
+        + " of datasets"
+    ]
 
 
 def _ceiling_lines(context: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from benchmarks.e2e import main
 from benchmarks.e2e._analysis import (
     Group,
+    defaults_at_equal_cost,
     defaults_ceiling,
     incumbent,
     kb_configurations_regret,
@@ -229,6 +230,38 @@ def test_defaults_ceiling_reads_losses_as_lower_is_better() -> None:
     assert context["learner_regret"] == pytest.approx({"gb": 0.25, "lr": 1.0})
 
 
+def test_defaults_at_equal_cost_reads_each_search_after_as_many_trials() -> None:
+    def group(dataset: str, seed: int, warm: list[float | None], tpe: list[float | None]) -> Group:
+        return Group(
+            dataset,
+            seed,
+            {
+                "warmstart": _run(warm),
+                "tpe": _run(tpe),
+                "defaults": _run([0.6, None, 0.7], point=True, learners="gb lr nb"),
+                "flaml": _run([0.99], point=True),  # a point: not compared
+            },
+        )
+
+    groups = [
+        # d1: warmstart reaches 0.8 at its third trial (the defaults took 3), after it 0.9 no
+        # longer counts; tpe ties the defaults' 0.7.
+        group("d1", 0, [0.5, 0.6, 0.8, 0.9], [0.7, 0.1, 0.2, 0.95]),
+        # d2: warmstart ties in one seed and falls short in the other (mean below); tpe has only
+        # two trials, read at its last: a failure (the worst score) then 0.75.
+        group("d2", 0, [0.7, 0.2, 0.3], [None, 0.75]),
+        group("d2", 1, [0.65, None, None], [0.2, 0.75]),
+    ]
+    scored = [score_group(g, 4) for g in groups]
+    found = defaults_at_equal_cost(groups, scored)
+    assert found["n_evaluations"] == 3
+    assert set(found["strategies"]) == {"warmstart", "tpe"}
+    assert found["strategies"]["warmstart"] == {"beats": 0.5, "ties_or_beats": 0.5}
+    assert found["strategies"]["tpe"] == {"beats": 0.5, "ties_or_beats": 1.0}
+    no_defaults = [Group("d", 0, {"tpe": _run([0.2])})]
+    assert defaults_at_equal_cost(no_defaults, [score_group(no_defaults[0], 1)]) == {}
+
+
 def test_kb_configurations_regret_counts_only_knowledge_base_trials() -> None:
     groups = [
         Group(
@@ -290,12 +323,24 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
         "n_datasets": 1,
     }
     first = {"fraction": 0.1, "met": False}
+    equal = {
+        "n_evaluations": 13,
+        "strategies": {
+            "warmstart": {"beats": 0.46, "ties_or_beats": 0.72},
+            "tpe": {"beats": 0.27, "ties_or_beats": 0.46},
+            "random": {"beats": 0.2, "ties_or_beats": 0.4},
+        },
+    }
     kb = {"regret": 0.05, "n_configurations": 20.0}
     at_10 = {"warmstart@10": 0.07, "tpe@50": 0.04, "met": False}
     text = markdown_report(
         _summary_with(
             {
-                "warmstart_first_beats_defaults": {**first, "context": context},
+                "warmstart_first_beats_defaults": {
+                    **first,
+                    "context": context,
+                    "equal_cost": equal,
+                },
                 "warmstart_at_10_vs_tpe_final": {**at_10, "kb_configurations": kb},
             }
         )
@@ -303,6 +348,11 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
     assert "beats the best default on 88% of datasets; 12% of the successful" in text
     assert "the best single default is gb (regret 0.220, the median learner's 0.300)" in text
     assert "warmstart's first trial: 0.200" in text
+    assert (
+        "at the defaults' own cost (13 trials, one per learner): warmstart beats it on 46% and "
+        "at least ties it on 72%; tpe beats it on 27% and at least ties it on 46% of datasets"
+    ) in text
+    assert "random beats" not in text
     assert "(about 20 per dataset and seed): 0.050" in text
     assert "warmstart@10 (0.070) at or below tpe@50 (0.040): missed" in text
     # A summary from before the context (or with an empty one) renders without it.
@@ -314,3 +364,4 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
         )
         assert "first trial beats the best default on 10% of datasets" in text
         assert "upper bound" not in text and "in hindsight" not in text
+        assert "own cost" not in text
