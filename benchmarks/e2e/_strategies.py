@@ -9,6 +9,9 @@ Optuna bridge), on the same CV splits (the seed), with the same number of trials
   continues with every trial in its history;
 - ``warmstart-static``: the meta-model's top ``warm_k`` enqueued at once, then TPE (opt-in; what
   the service did before it steered);
+- ``warmstart-refine``: ``warmstart`` whose last 30 % of warm-phase trials refine the best so far
+  (:func:`~metaknowledge.searchspace.neighbour`, source ``refine``) instead of taking further KB
+  configurations (opt-in; an experiment, see docs/e2e.md);
 - ``tpe``: the service's TPE sampler from a cold start; ``random``: random search;
 - ``knn-warmstart``: auto-sklearn 1.0 style: the best configurations of the nearest KB datasets
   enqueued, then TPE;
@@ -23,11 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 import optuna
 
 from benchmarks.e2e._trials import TrialEvaluator, TrialRecord
 from metaknowledge.metamodel import Observation, Proposer
-from metaknowledge.searchspace import default_config, learners_for
+from metaknowledge.searchspace import default_config, learners_for, neighbour
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -72,7 +76,9 @@ class Strategy:
 
 
 # -- the Optuna loop shared by the search strategies ------------------------------------------
-Steer = Callable[[list[TrialRecord]], dict[str, Any] | None]
+Steer = Callable[[list[TrialRecord]], tuple[dict[str, Any], str] | None]
+"""Before each trial: None, or the flat configuration to run next and the source its record
+gets (``warm_start``: a KB configuration; ``refine``: a neighbour of the incumbent)."""
 
 
 def _new_study(ctx: RunContext, sampler: str, warm: Sequence[dict[str, Any]]) -> optuna.Study:
@@ -103,12 +109,13 @@ def _search(
     study = _new_study(ctx, sampler, warm)
     records: list[TrialRecord] = []
     for number in range(ctx.n_trials):
-        if steer is not None:
-            flat = steer(records)
-            if flat is not None:
-                study.enqueue_trial(flat, user_attrs={WARM_START_ATTR: "warm_start"})
+        steered = steer(records) if steer is not None else None
+        if steered is not None:
+            study.enqueue_trial(steered[0], user_attrs={WARM_START_ATTR: "warm_start"})
         trial = study.ask()
         learner, params, source = sample_config(trial, ctx.learners, task_type=ctx.task_type)
+        if steered is not None:
+            source = steered[1]
         record = ctx.evaluator.evaluate(
             learner, params, seed=ctx.seed, number=number, source=source
         )
@@ -141,13 +148,27 @@ def _random(ctx: RunContext) -> list[TrialRecord]:
     return _search(ctx, sampler="random")
 
 
-def _warmstart(ctx: RunContext) -> list[TrialRecord]:
+def _steered(ctx: RunContext, n_refine: int = 0) -> list[TrialRecord]:
+    """The steered warm phase: the meta-model picks each of the first ``warm_k - n_refine``
+    trials told the scores so far; each of the next ``n_refine`` is a :func:`neighbour` of the
+    best trial so far (a local refinement off the KB's grid); then TPE."""
     model = _require(ctx.metamodel, "warmstart")
+    n_kb = max(1, ctx.warm_k - n_refine)
     config_ids: list[str | None] = []
+    rng = np.random.default_rng(ctx.seed)
+    sign = 1.0 if ctx.evaluator.problem.maximize else -1.0
 
-    def steer(done: list[TrialRecord]) -> dict[str, Any] | None:
+    def steer(done: list[TrialRecord]) -> tuple[dict[str, Any], str] | None:
         if len(done) >= ctx.warm_k or len(done) != len(config_ids):
             return None  # the warm phase is over (or the model ran out of proposals)
+        if len(done) >= n_kb:
+            scored = [r for r in done if r.score is not None]
+            if not scored:
+                return None
+            best = max(scored, key=lambda r: sign * float(cast(float, r.score)))
+            params = neighbour(best.learner, best.params, task_type=ctx.task_type, rng=rng)
+            config_ids.append(None)
+            return _flat(best.learner, params, ctx.task_type), "refine"
         observed: list[Observation] = []
         for cid, record in zip(config_ids, done, strict=True):
             score = record.score if record.score is not None else math.nan
@@ -159,9 +180,22 @@ def _warmstart(ctx: RunContext) -> list[TrialRecord]:
         if not proposals:
             return None
         config_ids.append(proposals[0].config_id)
-        return _flat(proposals[0].learner, proposals[0].params, ctx.task_type)
+        flat = _flat(proposals[0].learner, proposals[0].params, ctx.task_type)
+        return flat, "warm_start"
 
     return _search(ctx, steer=steer)
+
+
+def _warmstart(ctx: RunContext) -> list[TrialRecord]:
+    return _steered(ctx)
+
+
+REFINE_SHARE = 0.3
+"""``warmstart-refine``: the share of the warm phase spent refining the incumbent (3 of 10)."""
+
+
+def _warmstart_refine(ctx: RunContext) -> list[TrialRecord]:
+    return _steered(ctx, n_refine=round(REFINE_SHARE * ctx.warm_k))
 
 
 def _static(ctx: RunContext, proposer: Proposer) -> list[TrialRecord]:
@@ -211,6 +245,7 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy("knn-warmstart", _knn_warmstart, needs_kb=True),
         Strategy("flaml-zeroshot", _flaml_zeroshot, point=True),
         Strategy("warmstart-static", _warmstart_static, needs_kb=True),
+        Strategy("warmstart-refine", _warmstart_refine, needs_kb=True),
     )
 }
 DEFAULT_STRATEGIES = ("warmstart", "tpe", "random", "defaults", "knn-warmstart", "flaml-zeroshot")

@@ -21,6 +21,7 @@ from metaknowledge.searchspace._flat import (
     to_flat,
 )
 from metaknowledge.searchspace._identity import config_key
+from metaknowledge.searchspace._neighbour import NEIGHBOUR_SCALE, NEIGHBOUR_SWITCH, neighbour
 from metaknowledge.searchspace._params import (
     Categorical,
     Condition,
@@ -58,6 +59,8 @@ __all__ = [
     "LEARNERS",
     "LEARNER_KEY",
     "MISSING_CATEGORY",
+    "NEIGHBOUR_SCALE",
+    "NEIGHBOUR_SWITCH",
     "ONE_HOT_MAX_CATEGORIES",
     "ORDINAL_MAX_CATEGORIES",
     "REGRESSION",
@@ -83,6 +86,7 @@ __all__ = [
     "from_flat",
     "get_learner",
     "learners_for",
+    "neighbour",
     "sample",
     "to_flat",
     "validate_params",
