@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 
 __all__ = [
     "BUDGETS",
@@ -26,9 +26,11 @@ __all__ = [
     "bootstrap_interval",
     "defaults_at_equal_cost",
     "defaults_ceiling",
+    "expected_max_normal",
     "group_runs",
     "kb_configurations_regret",
     "score_groups",
+    "selection_noise",
 ]
 
 BUDGETS = (1, 3, 5, 10, 25, 50)
@@ -301,4 +303,63 @@ def kb_configurations_regret(groups: Sequence[Group]) -> dict[str, float] | None
     return {
         "regret": float(np.mean([np.mean(v) for v in per_dataset.values()])),
         "n_configurations": float(np.mean(counts)),
+    }
+
+
+def expected_max_normal(n: int) -> float:
+    """E[max of ``n`` independent standard normals] (numerical integral; 1.539 for 10, 2.249
+    for 50)."""
+    x = np.linspace(-12.0, 12.0, 24_001)
+    density = n * norm.pdf(x) * norm.cdf(x) ** (n - 1)
+    return float(np.sum(x * density) * (x[1] - x[0]))
+
+
+def selection_noise(
+    groups: Sequence[Group], *, few: int, many: int, defaults: str = "defaults"
+) -> dict[str, float] | None:
+    """How much of "best of ``many`` trials against best of ``few``" selection on CV noise alone
+    can explain: the context of the "warmstart@10 at or below tpe@50" target.
+
+    A configuration's CV score is an estimate; the seeds split the data differently, so the spread
+    of one fixed configuration's score across seeds measures that noise. Per dataset, ``sigma`` is
+    the median over the ``defaults`` configurations (the same in every seed) of that standard
+    deviation, and ``span`` the mean over seeds of the best-minus-worst score (the regret scale).
+    When the best configurations are equally good, the best of ``many`` estimates exceeds the best
+    of ``few`` by ``sigma * (E[max of many] - E[max of few])`` for standard normals, from selection
+    alone; divided by ``span`` that is regret.
+
+    Returns ``noise_share`` (mean over datasets of ``sigma / span``) and ``noise_share_max``,
+    ``selection_gain`` (mean over datasets of that regret: an upper bound of the selection effect,
+    reached when the top configurations are tied) and ``n_datasets``; None when no dataset has a
+    ``defaults`` run at two seeds or more.
+    """
+    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    spans: dict[str, list[float]] = defaultdict(list)
+    for group in groups:
+        run = group.runs.get(defaults)
+        if run is None:
+            continue
+        best, worst = _span(group)
+        spans[group.dataset].append(best - worst)
+        for trial, score in zip(run["trials"], _scores(run), strict=True):
+            if np.isfinite(score):
+                scores[group.dataset][str(trial.get("learner"))].append(float(score))
+    lift = expected_max_normal(many) - expected_max_normal(few)
+    shares: list[float] = []
+    gains: list[float] = []
+    for dataset, by_learner in scores.items():
+        sds = [float(np.std(v, ddof=1)) for v in by_learner.values() if len(v) >= 2]
+        span = float(np.mean(spans[dataset]))
+        if not sds or span <= 0:
+            continue
+        sigma = float(np.median(sds))
+        shares.append(sigma / span)
+        gains.append(min(1.0, sigma * lift / span))
+    if not shares:
+        return None
+    return {
+        "noise_share": float(np.mean(shares)),
+        "noise_share_max": float(np.max(shares)),
+        "selection_gain": float(np.mean(gains)),
+        "n_datasets": float(len(shares)),
     }

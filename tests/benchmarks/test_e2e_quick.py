@@ -15,9 +15,11 @@ from benchmarks.e2e._analysis import (
     Group,
     defaults_at_equal_cost,
     defaults_ceiling,
+    expected_max_normal,
     incumbent,
     kb_configurations_regret,
     score_group,
+    selection_noise,
     trials_to_reach,
 )
 from benchmarks.e2e._readme import END, START
@@ -262,6 +264,41 @@ def test_defaults_at_equal_cost_reads_each_search_after_as_many_trials() -> None
     assert defaults_at_equal_cost(no_defaults, [score_group(no_defaults[0], 1)]) == {}
 
 
+def test_expected_max_of_normals_matches_known_values() -> None:
+    assert expected_max_normal(1) == pytest.approx(0.0, abs=1e-9)
+    assert expected_max_normal(2) == pytest.approx(1 / np.sqrt(np.pi), abs=1e-6)
+    assert expected_max_normal(10) == pytest.approx(1.5388, abs=1e-3)
+    assert expected_max_normal(50) == pytest.approx(2.2491, abs=1e-3)
+
+
+def test_selection_noise_reads_the_spread_of_fixed_configurations_across_seeds() -> None:
+    gb, lr, nb = [0.70, 0.72, 0.74], [0.60, 0.60, 0.63], [0.5, None, 0.5]
+    groups = [
+        Group(
+            "d",
+            seed,
+            {
+                # The span of each seed: 0.9 - 0.4 = 0.5.
+                "tpe": _run([0.4, 0.9]),
+                "defaults": _run([gb[seed], lr[seed], nb[seed]], point=True, learners="gb lr nb"),
+            },
+        )
+        for seed in range(3)
+    ]
+    found = selection_noise(groups, few=10, many=50)
+    assert found is not None
+    # nb: two successful scores, both 0.5 (sd 0); gb 0.02; lr 0.01732: the median is lr's.
+    sigma = float(np.std(lr, ddof=1))
+    lift = expected_max_normal(50) - expected_max_normal(10)
+    assert found["noise_share"] == pytest.approx(sigma / 0.5)
+    assert found["noise_share_max"] == pytest.approx(sigma / 0.5)
+    assert found["selection_gain"] == pytest.approx(sigma * lift / 0.5)
+    assert found["n_datasets"] == 1
+    # One seed says nothing about the spread across splits.
+    assert selection_noise(groups[:1], few=10, many=50) is None
+    assert selection_noise([Group("d", 0, {"tpe": _run([0.4])})], few=10, many=50) is None
+
+
 def test_kb_configurations_regret_counts_only_knowledge_base_trials() -> None:
     groups = [
         Group(
@@ -333,6 +370,12 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
     }
     kb = {"regret": 0.05, "n_configurations": 20.0}
     at_10 = {"warmstart@10": 0.07, "tpe@50": 0.04, "met": False}
+    noise = {
+        "noise_share": 0.04,
+        "noise_share_max": 0.13,
+        "selection_gain": 0.027,
+        "n_datasets": 1.0,
+    }
     text = markdown_report(
         _summary_with(
             {
@@ -341,7 +384,11 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
                     "context": context,
                     "equal_cost": equal,
                 },
-                "warmstart_at_10_vs_tpe_final": {**at_10, "kb_configurations": kb},
+                "warmstart_at_10_vs_tpe_final": {
+                    **at_10,
+                    "kb_configurations": kb,
+                    "selection_noise": noise,
+                },
             }
         )
     )
@@ -355,6 +402,9 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
     assert "random beats" not in text
     assert "(about 20 per dataset and seed): 0.050" in text
     assert "warmstart@10 (0.070) at or below tpe@50 (0.040): missed" in text
+    assert "by 4% of a dataset's score range on average (13% at most;" in text
+    assert "the best of 50 such estimates beats the best of 10 by up to 0.027 regret" in text
+    assert "the gap is 0.030" in text
     # A summary from before the context (or with an empty one) renders without it.
     for old in ({**first}, {**first, "context": {}}):
         text = markdown_report(
@@ -364,4 +414,4 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
         )
         assert "first trial beats the best default on 10% of datasets" in text
         assert "upper bound" not in text and "in hindsight" not in text
-        assert "own cost" not in text
+        assert "own cost" not in text and "CV noise" not in text
