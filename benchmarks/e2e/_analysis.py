@@ -239,11 +239,14 @@ def defaults_at_equal_cost(
     Per search strategy: ``beats`` and ``ties_or_beats``, the share of datasets on which its
     incumbent after ``n_evaluations`` trials (all seeds' mean, "no success yet" at the worst
     score) is above, or at least equal to, the best default (all seeds' mean). A search with fewer
-    trials than that is read at its last trial. Empty when no group has a ``defaults`` run.
+    trials than that is read at its last trial: ``n_evaluations`` is the trial read (median over
+    the groups), ``n_defaults`` the defaults' evaluations. Empty when no group has a ``defaults``
+    run.
     """
     ours: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     theirs: dict[str, list[float]] = defaultdict(list)
     sizes: list[int] = []
+    read_at: list[int] = []
     for group, scores in zip(groups, scored, strict=True):
         run = group.runs.get(defaults)
         if run is None:
@@ -254,11 +257,16 @@ def defaults_at_equal_cost(
         for name, other in group.runs.items():
             if not other.get("point"):
                 curve = scores.filled(name)
+                read_at.append(min(n, curve.size))
                 ours[name][group.dataset].append(float(curve[min(n, curve.size) - 1]))
     if not theirs:
         return {}
     datasets = sorted(theirs)
-    out: dict[str, Any] = {"n_evaluations": int(np.median(sizes)), "strategies": {}}
+    out: dict[str, Any] = {
+        "n_evaluations": int(np.median(read_at)) if read_at else 0,
+        "n_defaults": int(np.median(sizes)),
+        "strategies": {},
+    }
     for name, by_dataset in ours.items():
         mine = np.array([np.mean(by_dataset[d]) for d in datasets])
         default = np.array([np.mean(theirs[d]) for d in datasets])
@@ -317,23 +325,30 @@ def expected_max_normal(n: int) -> float:
 def selection_noise(
     groups: Sequence[Group], *, few: int, many: int, defaults: str = "defaults"
 ) -> dict[str, float] | None:
-    """How much of "best of ``many`` trials against best of ``few``" selection on CV noise alone
-    can explain: the context of the "warmstart@10 at or below tpe@50" target.
+    """How large selection on CV noise alone could make "best of ``many`` trials against best of
+    ``few``" under a simple model: context for the "warmstart@10 at or below tpe@50" target.
 
-    A configuration's CV score is an estimate; the seeds split the data differently, so the spread
-    of one fixed configuration's score across seeds measures that noise. Per dataset, ``sigma`` is
-    the median over the ``defaults`` configurations (the same in every seed) of that standard
-    deviation, and ``span`` the mean over seeds of the best-minus-worst score (the regret scale).
-    When the best configurations are equally good, the best of ``many`` estimates exceeds the best
-    of ``few`` by ``sigma * (E[max of many] - E[max of few])`` for standard normals, from selection
-    alone; divided by ``span`` that is regret.
+    A CV score is an estimate, and the seeds split the data differently. Part of a split's effect
+    is shared by every configuration (a hard split lowers them all) and cancels when configurations
+    are compared, so the noise is read from differences: for each pair of ``defaults``
+    configurations (the same in every seed) the standard deviation across seeds of their score
+    difference, divided by sqrt(2), is one configuration's own noise if both have the same.
+    ``sigma`` is the median over the pairs; ``span`` the mean over seeds of the dataset's
+    best-minus-worst score (the regret scale).
 
-    Returns ``noise_share`` (mean over datasets of ``sigma / span``) and ``noise_share_max``,
-    ``selection_gain`` (mean over datasets of that regret: an upper bound of the selection effect,
-    reached when the top configurations are tied) and ``n_datasets``; None when no dataset has a
-    ``defaults`` run at two seeds or more.
+    The model: the configurations compared are equally good and their CV errors independent
+    normals of spread ``sigma``. Then the best of ``many`` estimates beats the best of ``few`` by
+    ``sigma * (E[max of many] - E[max of few])`` on average, from selection alone; divided by
+    ``span`` (and capped at 1) that is regret. This is an estimate under that model, not a bound:
+    with a clear winner among the ``few`` and ties among the ``many`` the effect can be larger, and
+    with a clear winner in both, smaller. It says how large a gap noise alone can make on these
+    datasets, not how much of an observed gap it made.
+
+    Returns ``noise_share`` (mean over datasets of ``sigma / span``), ``noise_share_max``,
+    ``selection_gain`` (mean over datasets of that regret) and ``n_datasets``; None when no dataset
+    has two ``defaults`` configurations scored at two seeds or more.
     """
-    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    by_seed: dict[str, list[dict[str, float]]] = defaultdict(list)
     spans: dict[str, list[float]] = defaultdict(list)
     for group in groups:
         run = group.runs.get(defaults)
@@ -341,14 +356,21 @@ def selection_noise(
             continue
         best, worst = _span(group)
         spans[group.dataset].append(best - worst)
-        for trial, score in zip(run["trials"], _scores(run), strict=True):
-            if np.isfinite(score):
-                scores[group.dataset][str(trial.get("learner"))].append(float(score))
+        scores = zip(run["trials"], _scores(run), strict=True)
+        by_seed[group.dataset].append(
+            {str(t.get("learner")): float(v) for t, v in scores if np.isfinite(v)}
+        )
     lift = expected_max_normal(many) - expected_max_normal(few)
     shares: list[float] = []
     gains: list[float] = []
-    for dataset, by_learner in scores.items():
-        sds = [float(np.std(v, ddof=1)) for v in by_learner.values() if len(v) >= 2]
+    for dataset, seeds in by_seed.items():
+        names = sorted({name for seed in seeds for name in seed})
+        sds: list[float] = []
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                diffs = [seed[a] - seed[b] for seed in seeds if a in seed and b in seed]
+                if len(diffs) >= 2:
+                    sds.append(float(np.std(diffs, ddof=1)) / np.sqrt(2.0))
         span = float(np.mean(spans[dataset]))
         if not sds or span <= 0:
             continue

@@ -338,15 +338,16 @@ def _target_lines(summary: Mapping[str, Any]) -> list[str]:
             )
         noise = cmp.get("selection_noise")
         if noise:
-            gap = cmp[keys[0]] - cmp[keys[1]]
+            many = keys[1].split("@")[1]
             lines.append(
-                "  - selection on CV noise: one configuration's score moves across the seeds' "
-                f"CV splits by {100 * noise['noise_share']:.0f}% of a dataset's score range on "
-                f"average ({100 * noise.get('noise_share_max', noise['noise_share']):.0f}% at "
-                "most; the standard deviation of the defaults, median over learners); the best of "
-                f"{keys[1].split('@')[1]} such estimates beats the best of 10 by up to "
-                f"{noise['selection_gain']:.3f} regret from selection alone (when the top "
-                f"configurations are equally good); the gap is {gap:.3f}"
+                "  - CV noise: one configuration's score moves across the seeds' CV splits by "
+                f"{100 * noise['noise_share']:.0f}% of a dataset's score range on average "
+                f"({100 * noise.get('noise_share_max', noise['noise_share']):.0f}% at most; "
+                "from the spread of the defaults' score differences); were the compared "
+                "configurations equally good, the best of "
+                f"{many} such estimates would beat the best of 10 by about "
+                f"{noise['selection_gain']:.3f} regret from selection alone "
+                f"(warmstart@10 - {keys[1]}: {cmp[keys[0]] - cmp[keys[1]]:.3f})"
             )
     first = targets.get("warmstart_first_beats_defaults")
     if first:
@@ -369,11 +370,13 @@ def _equal_cost_lines(equal: Mapping[str, Any]) -> list[str]:
     ]
     if not shown:
         return []
-    return [
-        f"  - at the defaults' own cost ({equal['n_evaluations']} trials, one per learner): "
-        + "; ".join(shown)
-        + " of datasets"
-    ]
+    n, n_defaults = equal["n_evaluations"], equal.get("n_defaults", equal["n_evaluations"])
+    cost = (
+        f"at the defaults' own cost ({n} trials, one per learner)"
+        if n >= n_defaults
+        else f"after {n} trials (all a run has; the defaults took {n_defaults})"
+    )
+    return [f"  - {cost}: " + "; ".join(shown) + " of datasets"]
 
 
 def _ceiling_lines(context: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:

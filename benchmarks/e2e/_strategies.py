@@ -111,7 +111,7 @@ def _search(
     for number in range(ctx.n_trials):
         steered = steer(records) if steer is not None else None
         if steered is not None:
-            study.enqueue_trial(steered[0], user_attrs={WARM_START_ATTR: "warm_start"})
+            study.enqueue_trial(steered[0], user_attrs={WARM_START_ATTR: steered[1]})
         trial = study.ask()
         learner, params, source = sample_config(trial, ctx.learners, task_type=ctx.task_type)
         if steered is not None:
@@ -151,7 +151,8 @@ def _random(ctx: RunContext) -> list[TrialRecord]:
 def _steered(ctx: RunContext, n_refine: int = 0) -> list[TrialRecord]:
     """The steered warm phase: the meta-model picks each of the first ``warm_k - n_refine``
     trials told the scores so far; each of the next ``n_refine`` is a :func:`neighbour` of the
-    best trial so far (a local refinement off the KB's grid); then TPE."""
+    best trial so far (a local refinement off the KB's grid; the meta-model's pick while no trial
+    has a score); then TPE."""
     model = _require(ctx.metamodel, "warmstart")
     n_kb = max(1, ctx.warm_k - n_refine)
     config_ids: list[str | None] = []
@@ -161,10 +162,8 @@ def _steered(ctx: RunContext, n_refine: int = 0) -> list[TrialRecord]:
     def steer(done: list[TrialRecord]) -> tuple[dict[str, Any], str] | None:
         if len(done) >= ctx.warm_k or len(done) != len(config_ids):
             return None  # the warm phase is over (or the model ran out of proposals)
-        if len(done) >= n_kb:
-            scored = [r for r in done if r.score is not None]
-            if not scored:
-                return None
+        scored = [r for r in done if r.score is not None]
+        if len(done) >= n_kb and scored:
             best = max(scored, key=lambda r: sign * float(cast(float, r.score)))
             params = neighbour(best.learner, best.params, task_type=ctx.task_type, rng=rng)
             config_ids.append(None)

@@ -62,6 +62,8 @@ class _Around:
 
     def _move(self, name: str, low: float, high: float, log: bool) -> float:
         start = float(self._start(name))
+        if self.scale == 0.0:  # no step: keep the value exactly (the log round trip would not)
+            return start
         if log:
             low, high, start = math.log(low), math.log(high), math.log(start)
         if high <= low:
@@ -100,6 +102,7 @@ def neighbour(
 
     Raises:
         InvalidConfigError, UnknownLearnerError: as :func:`validate_params` for ``params``.
+        InvalidInputError: an unknown ``task_type``.
         ValueError: ``scale`` or ``switch`` outside ``[0, 1]``.
     """
     if not (0.0 <= scale <= 1.0 and 0.0 <= switch <= 1.0):

@@ -256,7 +256,16 @@ def test_defaults_at_equal_cost_reads_each_search_after_as_many_trials() -> None
     ]
     scored = [score_group(g, 4) for g in groups]
     found = defaults_at_equal_cost(groups, scored)
-    assert found["n_evaluations"] == 3
+    assert found["n_evaluations"] == 3 and found["n_defaults"] == 3
+    # Read at 2 trials, all the runs have: the report says so rather than claim equal cost.
+    short = defaults_at_equal_cost(groups, [score_group(g, 2) for g in groups])
+    assert short["n_evaluations"] == 2 and short["n_defaults"] == 3
+    rendered = markdown_report(
+        _summary_with(
+            {"warmstart_first_beats_defaults": {"fraction": 0.0, "met": False, "equal_cost": short}}
+        )
+    )
+    assert "after 2 trials (all a run has; the defaults took 3): warmstart beats it on" in rendered
     assert set(found["strategies"]) == {"warmstart", "tpe"}
     assert found["strategies"]["warmstart"] == {"beats": 0.5, "ties_or_beats": 0.5}
     assert found["strategies"]["tpe"] == {"beats": 0.5, "ties_or_beats": 1.0}
@@ -271,31 +280,40 @@ def test_expected_max_of_normals_matches_known_values() -> None:
     assert expected_max_normal(50) == pytest.approx(2.2491, abs=1e-3)
 
 
-def test_selection_noise_reads_the_spread_of_fixed_configurations_across_seeds() -> None:
-    gb, lr, nb = [0.70, 0.72, 0.74], [0.60, 0.60, 0.63], [0.5, None, 0.5]
-    groups = [
-        Group(
-            "d",
-            seed,
-            {
-                # The span of each seed: 0.9 - 0.4 = 0.5.
-                "tpe": _run([0.4, 0.9]),
-                "defaults": _run([gb[seed], lr[seed], nb[seed]], point=True, learners="gb lr nb"),
-            },
-        )
-        for seed in range(3)
-    ]
-    found = selection_noise(groups, few=10, many=50)
+def test_selection_noise_reads_the_spread_of_score_differences_across_seeds() -> None:
+    def groups(dataset: str, gb: list[float], lr: list[float], nb: list[Any]) -> list[Group]:
+        return [
+            Group(
+                dataset,
+                seed,
+                {
+                    "tpe": _run([0.4, 0.9]),  # the span of each seed: 0.5
+                    "defaults": _run(
+                        [gb[seed], lr[seed], nb[seed]], point=True, learners="gb lr nb"
+                    ),
+                },
+            )
+            for seed in range(3)
+        ]
+
+    # d1: every score moves by the same split effect (0, +0.05, -0.03): it cancels, no noise.
+    shared = groups("d1", [0.70, 0.75, 0.67], [0.60, 0.65, 0.57], [0.5, None, 0.47])
+    # d2: gb - lr is 0.10, 0.14, 0.12 (sd 0.02); gb - nb and lr - nb have one seed in common.
+    noisy = groups("d2", [0.70, 0.74, 0.72], [0.60, 0.60, 0.60], [0.5, None, None])
+    found = selection_noise(shared + noisy, few=10, many=50)
     assert found is not None
-    # nb: two successful scores, both 0.5 (sd 0); gb 0.02; lr 0.01732: the median is lr's.
-    sigma = float(np.std(lr, ddof=1))
+    sigma = 0.02 / np.sqrt(2)
     lift = expected_max_normal(50) - expected_max_normal(10)
-    assert found["noise_share"] == pytest.approx(sigma / 0.5)
+    assert found["n_datasets"] == 2
+    assert found["noise_share"] == pytest.approx((0 + sigma / 0.5) / 2)
     assert found["noise_share_max"] == pytest.approx(sigma / 0.5)
-    assert found["selection_gain"] == pytest.approx(sigma * lift / 0.5)
-    assert found["n_datasets"] == 1
+    assert found["selection_gain"] == pytest.approx((0 + sigma * lift / 0.5) / 2)
+    # Noise as wide as the span, against the best of a thousand, is capped at regret 1.
+    loud = groups("d3", [0.9, 0.4, 0.9], [0.4, 0.9, 0.4], [None, None, None])
+    capped = selection_noise(loud, few=1, many=1000)
+    assert capped is not None and capped["selection_gain"] == 1.0
     # One seed says nothing about the spread across splits.
-    assert selection_noise(groups[:1], few=10, many=50) is None
+    assert selection_noise(noisy[:1], few=10, many=50) is None
     assert selection_noise([Group("d", 0, {"tpe": _run([0.4])})], few=10, many=50) is None
 
 
@@ -403,8 +421,8 @@ def test_report_states_the_targets_context_when_there_is_one() -> None:
     assert "(about 20 per dataset and seed): 0.050" in text
     assert "warmstart@10 (0.070) at or below tpe@50 (0.040): missed" in text
     assert "by 4% of a dataset's score range on average (13% at most;" in text
-    assert "the best of 50 such estimates beats the best of 10 by up to 0.027 regret" in text
-    assert "the gap is 0.030" in text
+    assert "the best of 50 such estimates would beat the best of 10 by about 0.027" in text
+    assert "(warmstart@10 - tpe@50: 0.030)" in text
     # A summary from before the context (or with an empty one) renders without it.
     for old in ({**first}, {**first, "context": {}}):
         text = markdown_report(

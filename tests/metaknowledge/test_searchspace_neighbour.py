@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metaknowledge.exceptions import InvalidConfigError
+from metaknowledge.exceptions import InvalidConfigError, UnknownLearnerError
 from metaknowledge.searchspace import (
     CLASSIFICATION,
     LEARNERS,
@@ -76,6 +76,25 @@ def test_switching_a_parent_activates_its_children_from_their_defaults() -> None
     assert degrees <= {2, 3, 4} and 3 in degrees  # near the default 3 (range 2..5)
 
 
+def test_no_step_keeps_the_point_exactly() -> None:
+    rng = np.random.default_rng(5)
+    start = {"C": 0.05305182157353355, "kernel": "poly", "coef0": 1.3, "degree": 4}
+    moved = neighbour("kernel_svm", start, task_type=CLASSIFICATION, rng=rng, scale=0, switch=0)
+    assert moved == start
+
+
+def test_a_composite_can_switch_its_mode() -> None:
+    # min_samples_split is a count or a fraction of the rows: a switch of its mode keeps it valid.
+    rng = np.random.default_rng(6)
+    start = default_config("random_forest", task_type=CLASSIFICATION)
+    kinds = set()
+    for _ in range(40):
+        moved = neighbour("random_forest", start, task_type=CLASSIFICATION, rng=rng, switch=0.5)
+        assert validate_params("random_forest", moved, task_type=CLASSIFICATION) == moved
+        kinds.add(type(moved["min_samples_split"]))
+    assert kinds == {int, float}
+
+
 def test_the_same_generator_state_gives_the_same_point() -> None:
     start = default_config("hist_gradient_boosting", task_type=CLASSIFICATION)
     a = neighbour(
@@ -94,5 +113,5 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="scale"):
         neighbour("linear_svm", {}, task_type=CLASSIFICATION, rng=rng, scale=2.0)
     assert "ridge" in LEARNERS  # a regression-only learner is refused for classification
-    with pytest.raises(Exception, match="ridge"):
+    with pytest.raises(UnknownLearnerError, match="ridge"):
         neighbour("ridge", {}, task_type=CLASSIFICATION, rng=rng)
