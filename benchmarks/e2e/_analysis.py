@@ -111,8 +111,12 @@ class GroupScores:
 
     def filled(self, strategy: str) -> np.ndarray:
         """``strategy``'s incumbent curve with "no success yet" at the worst score."""
-        curve = self.curves[strategy]
-        return np.where(np.isfinite(curve), curve, self.worst)
+        return _filled(self.curves[strategy], self.worst)
+
+
+def _filled(curve: np.ndarray, worst: float) -> np.ndarray:
+    """``curve`` with its NaNs (no success yet) at ``worst``."""
+    return np.where(np.isfinite(curve), curve, worst)
 
 
 def _span(group: Group) -> tuple[float, float]:
@@ -122,15 +126,18 @@ def _span(group: Group) -> tuple[float, float]:
     return (float(every.max()), float(every.min())) if every.size else (0.0, 0.0)
 
 
+def _regret(best: float, worst: float, reached: Any) -> Any:
+    """Normalised regret of ``reached`` (a score or an array of them) on the scale from ``best``
+    (0) to ``worst`` (1); 0 where the scale is empty (every score equal)."""
+    span = best - worst
+    return (best - reached) / span if span > 0 else 0.0 * reached
+
+
 def score_group(group: Group, length: int) -> GroupScores:
     """Curves of every strategy of ``group`` over 1..``length`` trials."""
     curves = {s: incumbent(run, length) for s, run in group.runs.items()}
     best, worst = _span(group)
-    span = best - worst
-    regret = {}
-    for s, curve in curves.items():
-        reached = np.where(np.isfinite(curve), curve, worst)
-        regret[s] = (best - reached) / span if span > 0 else np.zeros(length)
+    regret = {s: _regret(best, worst, _filled(curve, worst)) for s, curve in curves.items()}
     names = list(curves)
     stacked = np.vstack([np.where(np.isfinite(curves[s]), curves[s], -np.inf) for s in names])
     ranks = np.apply_along_axis(lambda col: rankdata(-col, method="average"), 0, stacked)
@@ -201,7 +208,6 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         if run is None:
             continue
         best, worst = _span(group)
-        span = best - worst
         default_scores = np.nan_to_num(_scores(run), nan=worst)
         top = float(default_scores.max()) if default_scores.size else worst
         searched = [_scores(r) for r in group.runs.values() if not r.get("point")]
@@ -211,7 +217,7 @@ def defaults_ceiling(groups: Sequence[Group], defaults: str = "defaults") -> dic
         best_default[group.dataset].append(top)
         share[group.dataset].append(float(np.mean(evaluations > top)) if evaluations.size else 0.0)
         for trial, score in zip(run["trials"], default_scores, strict=True):
-            value = (best - score) / span if span > 0 else 0.0
+            value = _regret(best, worst, score)
             learner_regret[str(trial.get("learner"))][group.dataset].append(float(value))
     if not best_eval:
         return {}
@@ -257,8 +263,9 @@ def defaults_at_equal_cost(
         for name, other in group.runs.items():
             if not other.get("point"):
                 curve = scores.filled(name)
-                read_at.append(min(n, curve.size))
-                ours[name][group.dataset].append(float(curve[min(n, curve.size) - 1]))
+                at = min(n, curve.size)
+                read_at.append(at)
+                ours[name][group.dataset].append(float(curve[at - 1]))
     if not theirs:
         return {}
     datasets = sorted(theirs)
@@ -267,9 +274,9 @@ def defaults_at_equal_cost(
         "n_defaults": int(np.median(sizes)),
         "strategies": {},
     }
+    default = np.array([np.mean(theirs[d]) for d in datasets])
     for name, by_dataset in ours.items():
         mine = np.array([np.mean(by_dataset[d]) for d in datasets])
-        default = np.array([np.mean(theirs[d]) for d in datasets])
         out["strategies"][name] = {
             "beats": float(np.mean(mine > default + 1e-12)),
             "ties_or_beats": float(np.mean(mine >= default - 1e-12)),
@@ -303,9 +310,8 @@ def kb_configurations_regret(groups: Sequence[Group]) -> dict[str, float] | None
             continue
         counts.append(int(kb_scores.size))
         best, worst = _span(group)
-        span = best - worst
         reached = float(np.nanmax(kb_scores)) if np.isfinite(kb_scores).any() else worst
-        per_dataset[group.dataset].append((best - reached) / span if span > 0 else 0.0)
+        per_dataset[group.dataset].append(float(_regret(best, worst, reached)))
     if not per_dataset:
         return None
     return {
